@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { Services } from './services';
+import { errorHandler } from './http/error-handler';
+import { loginRoutes } from './web/login-routes';
+import { errorPage } from './web/views';
+
+/**
+ * The express application without listen(), so tests drive it with supertest
+ * and the server wraps it in HTTPS. Routers are added in one list; errors are
+ * rendered in one place at the end.
+ */
+export function createApp(services: Services): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', services.config.server.trustProxy);
+  // Query strings are parsed strictly by http/params.ts where they are used.
+  app.set('query parser', false);
+
+  app.use((req, res, next) => {
+    const incoming = req.get('x-request-id');
+    res.locals.requestId = incoming && /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : randomUUID();
+    res.set('X-Request-Id', res.locals.requestId as string);
+    next();
+  });
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'"],
+          // Login forms redirect to registered services after POST; browsers apply form-action to
+          // that redirect, so it cannot be restricted to 'self' without breaking CAS.
+          formAction: null,
+          frameAncestors: ["'none'"],
+          baseUri: ["'none'"],
+          objectSrc: ["'none'"],
+        },
+      },
+      strictTransportSecurity: { maxAge: 31536000, includeSubDomains: true },
+      referrerPolicy: { policy: 'no-referrer' },
+    }),
+  );
+
+  app.use(loginRoutes({ ...services, services: services.servicePort }));
+
+  app.use((req, res) => {
+    if (req.path.startsWith('/api/')) {
+      res.status(404).type('application/problem+json').send(JSON.stringify({ type: 'https://portcullis.dev/problems/not-found', title: 'Not found', status: 404, detail: `No route for ${req.method} ${req.path}.` }));
+      return;
+    }
+    res.status(404).type('html').send(errorPage('Not found', 'There is nothing at this address.'));
+  });
+  app.use(errorHandler(services.logger, []));
+  return app;
+}

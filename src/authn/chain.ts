@@ -1,0 +1,67 @@
+import type { AccountRepository } from '../storage/accounts-repo';
+import { UnavailableError } from '../shared/errors';
+import { usernameKey } from '../shared/username';
+import type { AuthenticationBackend, BackendOutcome, PasswordCredential } from './backend';
+
+export interface Route {
+  /** Backends to ask, in order. Empty means nobody may answer for this name. */
+  backends: AuthenticationBackend[];
+  /** Name the lockout counter and local account are keyed by. */
+  canonicalUsername: string;
+  /** Whether lockout applies to this name (false only when every candidate backend opts out). */
+  lockout: boolean;
+}
+
+export interface ChainOutcome {
+  outcome: BackendOutcome;
+  backend: AuthenticationBackend | null;
+}
+
+/**
+ * Decides which backend answers for a username, then asks it.
+ * Rule: an existing local account's source wins; otherwise a backend that
+ * claims the name exclusively (DOMAIN\user, user@REALM for Windows) answers
+ * alone; otherwise the backends are tried in configured order until one
+ * knows the user. A backend that is down makes the whole login fail closed
+ * unless an earlier backend already answered.
+ */
+export class BackendChain {
+  constructor(
+    private readonly backends: AuthenticationBackend[],
+    private readonly accounts: AccountRepository,
+  ) {}
+
+  list(): readonly AuthenticationBackend[] {
+    return this.backends;
+  }
+
+  async route(username: string): Promise<Route> {
+    const exclusive = this.backends.find((b) => b.claims(username) === 'only');
+    const candidates = exclusive ? [exclusive] : this.backends.filter((b) => b.claims(username) !== 'no');
+    const canonical = candidates.length > 0 ? candidates[0].canonicalUsername(username) : username;
+    const account = await this.accounts.findByKey(usernameKey(canonical));
+    if (account) {
+      const owner = this.backends.find((b) => b.name === account.source);
+      return { backends: owner ? [owner] : [], canonicalUsername: canonical, lockout: owner?.lockout ?? true };
+    }
+    return { backends: candidates, canonicalUsername: canonical, lockout: candidates.length === 0 || candidates.some((b) => b.lockout) };
+  }
+
+  async authenticate(route: Route, credential: PasswordCredential): Promise<ChainOutcome> {
+    let unavailable: UnavailableError | null = null;
+    for (const backend of route.backends) {
+      let outcome: BackendOutcome;
+      try {
+        outcome = await backend.authenticate(credential);
+      } catch (error) {
+        if (!(error instanceof UnavailableError)) throw error;
+        unavailable ??= error;
+        continue;
+      }
+      if (outcome.ok || outcome.reason !== 'unknown_user') return { outcome, backend };
+    }
+    // Nobody said yes, and someone could not be asked: that backend might have known the user.
+    if (unavailable) throw unavailable;
+    return { outcome: { ok: false, reason: 'unknown_user' }, backend: null };
+  }
+}

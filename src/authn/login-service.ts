@@ -1,0 +1,157 @@
+import type { LivePolicySource } from '../config/live-policy';
+import type { AccountService } from '../accounts/account-service';
+import type { Account, AccountRepository } from '../storage/accounts-repo';
+import type { AuditLog } from '../storage/audit-log';
+import type { LockoutStore } from '../storage/lockout-store';
+import type { Clock } from '../shared/clock';
+import { UnavailableError } from '../shared/errors';
+import { usernameKey } from '../shared/username';
+import type { Logger } from '../shared/logger';
+import type { BackendChain } from './chain';
+import type { FailureReason, PasswordCredential, Principal } from './backend';
+import { INTERNAL_BACKEND } from './internal-backend';
+import type { PasswordHasher } from './password-hasher';
+
+export interface RequestContext {
+  clientIp: string | null;
+  userAgent: string | null;
+  /** Which front door was used, for the audit trail ("login_form", "rest", "api_token"). */
+  channel: string;
+}
+
+export type PasswordChangeReason = 'initial' | 'expired';
+
+export type LoginResult =
+  | {
+      status: 'success';
+      account: Account;
+      principal: Principal;
+      backend: string;
+      authenticatedAt: number;
+      /** Set when the user must choose a new password before the login completes. */
+      passwordChange?: PasswordChangeReason;
+    }
+  /** Wrong password or unknown user: deliberately indistinguishable. */
+  | { status: 'invalid' }
+  /** Locked by NEC lockout policy; said for any locked name, existing or not, whatever the password. */
+  | { status: 'locked'; lockedUntil: number }
+  | { status: 'disabled' }
+  /** Directory account states (reported only after the directory accepted the password). */
+  | { status: 'account_state'; reason: Exclude<FailureReason, 'bad_credentials' | 'unknown_user'> }
+  | { status: 'unavailable'; dependency: string; message: string };
+
+/**
+ * The one login path for every front door (form, REST tickets, API tokens):
+ * lockout check → backend chain → count failure or reset → local account
+ * checks → audit. Failures are counted before a directory is asked again, so
+ * a locked name never reaches the directory.
+ */
+export class LoginService {
+  constructor(
+    private readonly chain: BackendChain,
+    private readonly accounts: AccountRepository,
+    private readonly accountService: AccountService,
+    private readonly lockouts: LockoutStore,
+    private readonly hasher: PasswordHasher,
+    private readonly policy: LivePolicySource,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  async login(credential: PasswordCredential, context: RequestContext): Promise<LoginResult> {
+    try {
+      return await this.attempt(credential, context);
+    } catch (error) {
+      if (!(error instanceof UnavailableError) && !isDatabaseDown(error)) throw error;
+      const dependency = error instanceof UnavailableError ? error.dependency : 'database';
+      const message = error instanceof UnavailableError ? error.message : 'database unreachable';
+      this.logger.error({ event: 'login_unavailable', dependency, err: (error as Error).message }, 'login refused: dependency unavailable');
+      await this.audit
+        .append({ event: 'login', outcome: 'failure', username: credential.username, clientIp: context.clientIp, userAgent: context.userAgent, details: { reason: 'unavailable', dependency, channel: context.channel } }, this.clock.now())
+        .catch(() => undefined);
+      return { status: 'unavailable', dependency, message };
+    }
+  }
+
+  private async attempt(credential: PasswordCredential, context: RequestContext): Promise<LoginResult> {
+    const lockoutPolicy = this.policy.get().lockout;
+    const route = await this.chain.route(credential.username);
+    const key = usernameKey(route.canonicalUsername);
+    const auditBase = { username: route.canonicalUsername, clientIp: context.clientIp, userAgent: context.userAgent };
+    const lockoutApplies = route.lockout && lockoutPolicy.maxAllowedLoginFailureCount > 0;
+
+    if (lockoutApplies) {
+      const state = await this.lockouts.get(key);
+      if (state.lockedUntil !== null && state.lockedUntil > this.clock.now()) {
+        await this.audit.append({ ...auditBase, event: 'login', outcome: 'failure', details: { reason: 'locked', channel: context.channel } }, this.clock.now());
+        return { status: 'locked', lockedUntil: state.lockedUntil };
+      }
+    }
+
+    if (route.backends.length === 0) await this.hasher.burn(credential.password);
+    const { outcome, backend } = route.backends.length === 0
+      ? { outcome: { ok: false as const, reason: 'unknown_user' as const }, backend: null }
+      : await this.chain.authenticate(route, credential);
+    const backendName = backend?.name ?? null;
+
+    if (!outcome.ok) {
+      if (outcome.reason === 'bad_credentials' || outcome.reason === 'unknown_user') {
+        const now = this.clock.now();
+        let lockedNow = false;
+        if (lockoutApplies) {
+          const state = await this.lockouts.recordFailure(key, now, lockoutPolicy.maxAllowedLoginFailureCount, lockoutPolicy.userLockoutTimeout * 1000);
+          lockedNow = state.lockedUntil !== null && state.lockedUntil > now;
+          if (lockedNow && state.failureCount === lockoutPolicy.maxAllowedLoginFailureCount) {
+            await this.audit.append({ ...auditBase, event: 'account_locked', outcome: 'info', backend: backendName, details: { failures: state.failureCount, lockedUntil: state.lockedUntil } }, now);
+          }
+        }
+        await this.audit.append({ ...auditBase, event: 'login', outcome: 'failure', backend: backendName, details: { reason: outcome.reason, channel: context.channel } }, now);
+        return { status: 'invalid' };
+      }
+      await this.audit.append({ ...auditBase, event: 'login', outcome: 'failure', backend: backendName, details: { reason: outcome.reason, channel: context.channel } }, this.clock.now());
+      return { status: 'account_state', reason: outcome.reason };
+    }
+
+    const principal = outcome.principal;
+    const account = principal.source === INTERNAL_BACKEND
+      ? await this.accounts.findByKey(key)
+      : await this.accountService.provisionDirectoryAccount(principal);
+    const now = this.clock.now();
+    if (!account) return { status: 'invalid' };
+    if (!account.enabled) {
+      await this.audit.append({ ...auditBase, event: 'login', outcome: 'failure', backend: backendName, details: { reason: 'account_disabled', channel: context.channel } }, now);
+      return { status: 'disabled' };
+    }
+    await this.accounts.transaction(async (tx) => {
+      if (outcome.upgradeHash) await tx.replaceHash(account.id, outcome.upgradeHash.from, outcome.upgradeHash.to);
+      await tx.recordLogin(account.id, now);
+    });
+    if (lockoutApplies) await this.lockouts.reset(key);
+    const passwordChange = this.passwordChangeNeeded(account, now);
+    await this.audit.append(
+      { ...auditBase, username: account.username, event: 'login', outcome: 'success', backend: backendName, details: { channel: context.channel, ...(outcome.upgradeHash ? { hashUpgraded: true } : {}), ...(passwordChange ? { passwordChange } : {}) } },
+      now,
+    );
+    return { status: 'success', account, principal, backend: backendName ?? INTERNAL_BACKEND, authenticatedAt: now, ...(passwordChange ? { passwordChange } : {}) };
+  }
+
+  private passwordChangeNeeded(account: Account, now: number): PasswordChangeReason | undefined {
+    if (account.source !== INTERNAL_BACKEND) return undefined;
+    if (account.mustChangePassword) return 'initial';
+    const maxAgeDays = this.policy.get().password.maxAgeDays;
+    if (maxAgeDays > 0 && account.passwordChangedAt !== null && account.passwordChangedAt + maxAgeDays * 86_400_000 <= now) return 'expired';
+    return undefined;
+  }
+}
+
+/** Driver errors that mean the database could not be reached (as opposed to a bug in a query). */
+export function isDatabaseDown(error: unknown): boolean {
+  const e = error as { code?: string; name?: string; message?: string };
+  if (!e) return false;
+  return (
+    ['ECONNREFUSED', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ESOCKET', 'ELOGIN', 'SQLITE_CANTOPEN', 'SQLITE_BUSY', 'SQLITE_IOERR', '57P01', '57P03', '08006', '08001'].includes(e.code ?? '') ||
+    e.name === 'KnexTimeoutError' ||
+    /Unable to acquire a connection|Connection terminated|database is closed|The database connection is not open/i.test(e.message ?? '')
+  );
+}

@@ -1,0 +1,154 @@
+import { z } from 'zod';
+
+/**
+ * The whole configuration: one schema, every default in one place. Objects are
+ * strict, so a misspelt key is an error rather than a silently ignored setting.
+ */
+
+const positiveSeconds = z.number().int().min(1);
+
+export const argon2Schema = z
+  .strictObject({
+    // OWASP Password Storage Cheat Sheet minimum for Argon2id: m=19 MiB, t=2, p=1.
+    memoryCost: z.number().int().min(19456).default(19456),
+    timeCost: z.number().int().min(2).default(2),
+    parallelism: z.number().int().min(1).max(16).default(1),
+  })
+  .prefault({});
+
+export const lockoutSchema = z
+  .strictObject({
+    /** NEC `MaxAllowedLoginFailureCount`: consecutive failures that lock a name; 0 turns lockout off. */
+    maxAllowedLoginFailureCount: z.number().int().min(0).max(100).default(3),
+    /** NEC `UserLockoutTimeout`: seconds a locked name stays locked. */
+    userLockoutTimeout: positiveSeconds.max(31536000).default(900),
+  })
+  .prefault({});
+
+export const passwordPolicySchema = z
+  .strictObject({
+    minLength: z.number().int().min(6).max(128).default(8),
+    maxLength: z.number().int().min(8).max(1024).default(128),
+    requireDigitOrSpecial: z.boolean().default(true),
+    forbidUsername: z.boolean().default(true),
+    useBlocklist: z.boolean().default(true),
+    /** Extra blocked passwords, one per line, added to the shipped list. */
+    blocklistFile: z.string().optional(),
+    /** Days before a password must be changed at login; 0 = never expires. */
+    maxAgeDays: z.number().int().min(0).max(3650).default(0),
+    /** How many previous passwords a change may not reuse; 0 = no history. */
+    historySize: z.number().int().min(0).max(24).default(5),
+  })
+  .prefault({})
+  .refine((p) => p.maxLength >= p.minLength, { message: 'maxLength must be at least minLength', path: ['maxLength'] });
+
+export const administratorsSchema = z
+  .strictObject({
+    /** NEC guidance: "limit the number of administrator accounts to two or less". */
+    maxAdministratorCount: z.number().int().min(1).max(100).default(2),
+  })
+  .prefault({});
+
+export const accountsSchema = z
+  .strictObject({
+    /** Accounts unused for this many days are disabled; 0 = off. */
+    inactiveAccountDisableDays: z.number().int().min(0).max(3650).default(0),
+    bootstrapAdminUsername: z.string().min(1).max(64).default('admin'),
+  })
+  .prefault({});
+
+export const tlsSchema = z
+  .strictObject({
+    certFile: z.string().optional(),
+    keyFile: z.string().optional(),
+    minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+  })
+  .prefault({})
+  .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), {
+    message: 'certFile and keyFile must be set together',
+    path: ['certFile'],
+  });
+
+export const serverSchema = z
+  .strictObject({
+    host: z.string().default('0.0.0.0'),
+    port: z.number().int().min(0).max(65535).default(8443),
+    /** Base URL users reach Portcullis at (used in REST Location headers); default https://localhost:port. */
+    publicUrl: z.url({ protocol: /^https$/ }).optional(),
+    /** express `trust proxy` value: false, a hop count, or a list of trusted proxy addresses/subnets. */
+    trustProxy: z.union([z.boolean(), z.number().int().min(0), z.array(z.string())]).default(false),
+    tls: tlsSchema,
+    /** Bound on how long SIGTERM waits for in-flight requests. */
+    shutdownGraceSeconds: positiveSeconds.max(300).default(10),
+  })
+  .prefault({});
+
+export const databaseSchema = z
+  .strictObject({
+    client: z.enum(['sqlite', 'postgres', 'mssql']).default('sqlite'),
+    /** SQLite file; relative paths are under the data directory. */
+    filename: z.string().default('portcullis.sqlite'),
+    /** postgres:// or mssql:// URL (also DATABASE_URL). A password in it is accepted but prefer passwordFile/env. */
+    url: z.string().optional(),
+    host: z.string().optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    database: z.string().optional(),
+    user: z.string().optional(),
+    /** File holding the database password (must not be world-readable). */
+    passwordFile: z.string().optional(),
+    /** TLS to the server (pg `ssl`, mssql `encrypt`). */
+    encrypt: z.boolean().default(false),
+    trustServerCertificate: z.boolean().default(false),
+    poolMin: z.number().int().min(0).default(0),
+    poolMax: z.number().int().min(1).max(200).default(10),
+  })
+  .prefault({});
+
+export const ticketsSchema = z
+  .strictObject({
+    /** TGT (single sign-on session) expires after this much inactivity... */
+    tgtIdleTimeoutSeconds: positiveSeconds.default(7200),
+    /** ...and at the latest this long after login. */
+    tgtHardTimeoutSeconds: positiveSeconds.default(28800),
+    /** Service and proxy tickets (Apereo's default: 10 s). */
+    serviceTicketLifetimeSeconds: positiveSeconds.max(300).default(10),
+    proxyGrantingTicketLifetimeSeconds: positiveSeconds.default(7200),
+    purgeIntervalSeconds: positiveSeconds.default(60),
+  })
+  .prefault({});
+
+export const loggingSchema = z
+  .strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .prefault({});
+
+export const configSchema = z.strictObject({
+  server: serverSchema,
+  database: databaseSchema,
+  argon2: argon2Schema,
+  lockout: lockoutSchema,
+  password: passwordPolicySchema,
+  administrators: administratorsSchema,
+  accounts: accountsSchema,
+  tickets: ticketsSchema,
+  logging: loggingSchema,
+  /** Authentication backends, in the order they are asked (internal is always available). */
+  authentication: z
+    .strictObject({ backends: z.array(z.unknown()).default([]) })
+    .prefault({}),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
+export type LockoutPolicyConfig = Config['lockout'];
+export type PasswordPolicyConfig = Config['password'];
+export type Argon2Config = Config['argon2'];
+
+/** The settings operators may change without a restart (private.config and SIGHUP). */
+export interface LivePolicy {
+  lockout: LockoutPolicyConfig;
+  password: PasswordPolicyConfig;
+  administrators: Config['administrators'];
+  accounts: Config['accounts'];
+}

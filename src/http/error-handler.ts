@@ -1,0 +1,61 @@
+import type { ErrorRequestHandler, Request, Response } from 'express';
+import type { Logger } from '../shared/logger';
+import { ConflictError, InputError, NotFoundError, PolicyError, UnavailableError } from '../shared/errors';
+import { isDatabaseDown } from '../authn/login-service';
+import { errorPage } from '../web/views';
+
+/** RFC 9457 problem details; `type` is stable per kind of problem. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: { field?: string; rule: string; message: string }[];
+}
+
+export const PROBLEM_BASE = 'https://portcullis.dev/problems/';
+
+/** Maps any thrown value to a status and a message safe to show; internals stay in the log. */
+export function classify(error: unknown): Problem {
+  if (error instanceof InputError) {
+    return { type: `${PROBLEM_BASE}invalid-request`, title: 'Invalid request', status: error.status, detail: error.message, ...(error.fields.length ? { errors: error.fields } : {}) };
+  }
+  if (error instanceof PolicyError) {
+    return { type: `${PROBLEM_BASE}${error.code.replace(/_/g, '-')}`, title: 'Refused by policy', status: 422, detail: error.message, ...(error.violations.length ? { errors: error.violations } : {}) };
+  }
+  if (error instanceof ConflictError) return { type: `${PROBLEM_BASE}${error.code.replace(/_/g, '-')}`, title: 'Conflict', status: 409, detail: error.message };
+  if (error instanceof NotFoundError) return { type: `${PROBLEM_BASE}not-found`, title: 'Not found', status: 404, detail: error.message };
+  if (error instanceof UnavailableError || isDatabaseDown(error)) {
+    const dependency = error instanceof UnavailableError ? error.dependency : 'database';
+    return { type: `${PROBLEM_BASE}unavailable`, title: 'Service unavailable', status: 503, detail: `The ${dependency} cannot be reached; try again later.` };
+  }
+  const e = error as { type?: string; status?: number; statusCode?: number };
+  // body-parser errors (too large, bad JSON, unsupported charset) carry a 4xx status.
+  const status = e?.status ?? e?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const detail =
+      e.type === 'entity.too.large' ? 'The request body is too large.' : e.type === 'entity.parse.failed' ? 'The request body is not valid JSON.' : 'The request could not be read.';
+    return { type: `${PROBLEM_BASE}invalid-request`, title: 'Invalid request', status, detail };
+  }
+  return { type: `${PROBLEM_BASE}internal`, title: 'Internal error', status: 500, detail: 'An unexpected error occurred; it has been logged.' };
+}
+
+/** Renderers for areas with their own error format (CAS protocol XML, problem+json). */
+export type ErrorRenderer = (req: Request, res: Response, problem: Problem, error: unknown) => boolean;
+
+/** The one place errors become responses. Never sends a stack trace. */
+export function errorHandler(logger: Logger, renderers: ErrorRenderer[]): ErrorRequestHandler {
+  return (error, req, res, next) => {
+    if (res.headersSent) return next(error);
+    const problem = classify(error);
+    if (problem.status >= 500) logger.error({ err: error, path: req.path, requestId: res.locals.requestId }, 'request failed');
+    else logger.debug({ path: req.path, status: problem.status, detail: problem.detail }, 'client error');
+    for (const render of renderers) if (render(req, res, problem, error)) return;
+    if (req.path.startsWith('/api/')) {
+      res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+      return;
+    }
+    const title = problem.status === 503 ? 'Service unavailable' : problem.status >= 500 ? 'Something went wrong' : 'Request refused';
+    res.status(problem.status).type('html').send(errorPage(title, problem.detail));
+  };
+}

@@ -1,0 +1,103 @@
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app';
+import type { LoadedConfig } from './config/load';
+import { type Services, buildServices } from './services';
+import { migrateToLatest, openDatabase } from './storage/db';
+import { loadOrCreateTls } from './http/tls';
+import type { Logger } from './shared/logger';
+
+export interface RunningServer {
+  services: Services;
+  server: https.Server;
+  port: number;
+  url: string;
+  /** Stops accepting, waits (bounded) for in-flight requests, closes the pool. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Where the human-readable startup lines go (default: stdout). */
+  print?: (line: string) => void;
+  logger?: Logger;
+}
+
+/** Periodic housekeeping; every statement is idempotent, so every instance may run it. */
+function startHousekeeping(services: Services): () => void {
+  const run = async () => {
+    try {
+      const now = services.clock.now();
+      const { count, expiredSessions } = await services.tickets.deleteExpired(now, 5000);
+      for (const session of expiredSessions) services.servicePort.sessionEnded(session, null);
+      const lockoutMs = services.policy.get().lockout.userLockoutTimeout * 1000;
+      await services.lockouts.purgeStale(now - Math.max(lockoutMs, 86_400_000), now);
+      const disabled = await services.accountService.disableInactiveAccounts();
+      if (count > 0 || disabled > 0) services.logger.info({ event: 'housekeeping', ticketsPurged: count, accountsDisabled: disabled }, 'housekeeping');
+    } catch (error) {
+      services.logger.warn({ event: 'housekeeping_failed', err: (error as Error).message }, 'housekeeping failed');
+    }
+  };
+  const timer = setInterval(run, services.config.tickets.purgeIntervalSeconds * 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+export async function startServer(loaded: LoadedConfig, options: StartOptions = {}): Promise<RunningServer> {
+  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const services = await buildServicesAfterMigration(loaded, options.logger);
+  const bootstrap = await services.accountService.ensureBootstrapAdministrator();
+  await services.hasher.warmUp();
+  const tls = await loadOrCreateTls(loaded.config.server.tls, loaded.dataDir);
+  const app = createApp(services);
+  const server = https.createServer({ cert: tls.cert, key: tls.key, minVersion: loaded.config.server.tls.minVersion }, app);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(loaded.config.server.port, loaded.config.server.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = loaded.config.server.host === '0.0.0.0' ? 'localhost' : loaded.config.server.host;
+  const url = `https://${host}:${port}`;
+  const stopWatching = services.policy.watch(loaded.configDir);
+  const stopHousekeeping = startHousekeeping(services);
+
+  print(`Portcullis listening on ${url}/cas/login (TLS ${loaded.config.server.tls.minVersion}+)`);
+  print(`  database: ${services.db.description}`);
+  print(`  config files: ${loaded.files.length > 0 ? loaded.files.join(', ') : `(none in ${loaded.configDir}; built-in defaults)`}`);
+  print(`  certificate: ${tls.source}${tls.generated ? ' (self-signed, generated now)' : ''}`);
+  print(`  certificate SHA-256 fingerprint: ${tls.fingerprint}`);
+  const lockout = services.policy.get().lockout;
+  print(`  lockout: ${lockout.maxAllowedLoginFailureCount} failures -> locked ${lockout.userLockoutTimeout} s; max administrators ${services.policy.get().administrators.maxAdministratorCount}`);
+  if (bootstrap) {
+    // Printed once, straight to the terminal: never through the logger, never stored in clear.
+    print('');
+    print(`  Bootstrap administrator created: username "${bootstrap.username}", one-time password: ${bootstrap.password}`);
+    print('  This password is shown only now. It must be changed at the first sign-in.');
+    print('');
+  }
+  services.logger.info({ event: 'started', url, database: services.db.description, configFiles: loaded.files }, 'started');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      stopWatching();
+      stopHousekeeping();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, loaded.config.server.shutdownGraceSeconds * 1000).unref());
+      await Promise.race([closed, grace]);
+      server.closeAllConnections();
+      await services.close();
+    })());
+  return { services, server, port, url, stop };
+}
+
+export async function buildServicesAfterMigration(loaded: LoadedConfig, logger?: Logger): Promise<Services> {
+  const db = openDatabase(loaded.config.database, loaded.dataDir);
+  try {
+    await migrateToLatest(db.knex);
+  } finally {
+    await db.knex.destroy();
+  }
+  return buildServices(loaded, { logger });
+}

@@ -1,0 +1,97 @@
+import type { LoadedConfig } from './config/load';
+import { LivePolicySource } from './config/live-policy';
+import type { Config } from './config/schema';
+import { AccountService } from './accounts/account-service';
+import type { AuthenticationBackend } from './authn/backend';
+import { createBackends } from './authn/backends';
+import { BackendChain } from './authn/chain';
+import { LoginService } from './authn/login-service';
+import { PasswordHasher } from './authn/password-hasher';
+import { AccountRepository } from './storage/accounts-repo';
+import { AuditLog } from './storage/audit-log';
+import { type Database, openDatabase } from './storage/db';
+import { KeyStore } from './storage/key-store';
+import { LockoutStore } from './storage/lockout-store';
+import { KnexTicketRegistry } from './tickets/registry';
+import { SessionService } from './tickets/sessions';
+import { type Clock, systemClock } from './shared/clock';
+import { type Logger, createLogger } from './shared/logger';
+import { TokenSigner } from './web/signed-token';
+import { type ServicePort, noServices } from './web/service-port';
+
+/** Everything the HTTP layer and the CLI use, built once from the loaded config. */
+export interface Services {
+  loaded: LoadedConfig;
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  db: Database;
+  policy: LivePolicySource;
+  accounts: AccountRepository;
+  lockouts: LockoutStore;
+  audit: AuditLog;
+  keys: KeyStore;
+  tickets: KnexTicketRegistry;
+  sessions: SessionService;
+  hasher: PasswordHasher;
+  accountService: AccountService;
+  backends: AuthenticationBackend[];
+  chain: BackendChain;
+  loginService: LoginService;
+  signer: TokenSigner;
+  /** Replaced by the CAS protocol layer when it is wired in. */
+  servicePort: ServicePort;
+  close(): Promise<void>;
+}
+
+export interface BuildOptions {
+  clock?: Clock;
+  logger?: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function buildServices(loaded: LoadedConfig, options: BuildOptions = {}): Promise<Services> {
+  const config = loaded.config;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger(config.logging.level);
+  const env = options.env ?? process.env;
+  const db = openDatabase(config.database, loaded.dataDir, env);
+  const policy = new LivePolicySource({ configDir: loaded.configDir, dataDir: loaded.dataDir, env }, loaded, logger);
+  const accounts = new AccountRepository(db.knex);
+  const lockouts = new LockoutStore(db.knex);
+  const audit = new AuditLog(db.knex);
+  const keys = new KeyStore(db.knex);
+  const tickets = new KnexTicketRegistry(db.knex);
+  const sessions = new SessionService(tickets, clock, () => ({ idleSeconds: config.tickets.tgtIdleTimeoutSeconds, hardSeconds: config.tickets.tgtHardTimeoutSeconds }));
+  const hasher = new PasswordHasher(config.argon2);
+  const accountService = new AccountService(accounts, lockouts, hasher, policy, audit, clock);
+  const backends = createBackends({ config, accounts, hasher, logger, env });
+  const chain = new BackendChain(backends, accounts);
+  const loginService = new LoginService(chain, accounts, accountService, lockouts, hasher, policy, audit, clock, logger);
+  const signer = new TokenSigner(await keys.getOrCreate('form-signing', clock.now()));
+  return {
+    loaded,
+    config,
+    clock,
+    logger,
+    db,
+    policy,
+    accounts,
+    lockouts,
+    audit,
+    keys,
+    tickets,
+    sessions,
+    hasher,
+    accountService,
+    backends,
+    chain,
+    loginService,
+    signer,
+    servicePort: noServices,
+    async close() {
+      await Promise.allSettled(backends.map((b) => b.close()));
+      await db.knex.destroy();
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import type { Knex } from 'knex';
+
+export interface AuditEvent {
+  event: string;
+  outcome: 'success' | 'failure' | 'info';
+  username?: string | null;
+  actor?: string | null;
+  backend?: string | null;
+  clientIp?: string | null;
+  userAgent?: string | null;
+  /** Free-form context; never password material or ticket ids. */
+  details?: Record<string, unknown>;
+}
+
+export interface AuditRecord extends Required<Omit<AuditEvent, 'details'>> {
+  id: number;
+  at: number;
+  details: Record<string, unknown> | null;
+}
+
+export interface AuditQuery {
+  username?: string;
+  event?: string;
+  from?: number;
+  to?: number;
+  offset?: number;
+  limit?: number;
+}
+
+/** Append-only audit trail: this class has no update or delete. */
+export class AuditLog {
+  constructor(private readonly db: Knex) {}
+
+  async append(event: AuditEvent, at: number): Promise<void> {
+    await this.db('audit_events').insert({
+      at,
+      event: event.event,
+      outcome: event.outcome,
+      username: event.username?.slice(0, 256) ?? null,
+      actor: event.actor?.slice(0, 256) ?? null,
+      backend: event.backend ?? null,
+      client_ip: event.clientIp?.slice(0, 64) ?? null,
+      user_agent: event.userAgent?.slice(0, 512) ?? null,
+      details: event.details ? JSON.stringify(event.details) : null,
+    });
+  }
+
+  async query(q: AuditQuery): Promise<{ events: AuditRecord[]; total: number }> {
+    const base = this.db('audit_events');
+    if (q.username) base.where('username', q.username);
+    if (q.event) base.where('event', q.event);
+    if (q.from !== undefined) base.where('at', '>=', q.from);
+    if (q.to !== undefined) base.where('at', '<', q.to);
+    const [count] = await base.clone().count<{ n: number | string }[]>({ n: '*' });
+    const rows = await base.orderBy('id', 'desc').offset(q.offset ?? 0).limit(q.limit ?? 50);
+    return {
+      total: Number(count?.n ?? 0),
+      events: rows.map((r: Record<string, unknown>) => ({
+        id: Number(r.id),
+        at: Number(r.at),
+        event: String(r.event),
+        outcome: r.outcome as AuditRecord['outcome'],
+        username: (r.username as string | null) ?? null,
+        actor: (r.actor as string | null) ?? null,
+        backend: (r.backend as string | null) ?? null,
+        clientIp: (r.client_ip as string | null) ?? null,
+        userAgent: (r.user_agent as string | null) ?? null,
+        details: r.details ? (JSON.parse(String(r.details)) as Record<string, unknown>) : null,
+      })),
+    };
+  }
+}

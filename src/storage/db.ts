@@ -1,0 +1,138 @@
+import path from 'node:path';
+import { mkdirSync } from 'node:fs';
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+import type { Config } from '../config/schema';
+import { readSecretFile } from '../config/load';
+import { MIGRATIONS } from '../../migrations';
+
+export type Dialect = Config['database']['client'];
+
+export interface Database {
+  knex: Knex;
+  dialect: Dialect;
+  /** Human-readable target for startup output, without credentials. */
+  description: string;
+}
+
+// PostgreSQL returns bigint (int8) as strings; our bigints are epoch milliseconds, well inside 2^53.
+pg.types.setTypeParser(20, (value: string) => Number(value));
+
+function databasePassword(db: Config['database'], env: NodeJS.ProcessEnv): string | undefined {
+  if (env.PORTCULLIS_DATABASE_PASSWORD) return env.PORTCULLIS_DATABASE_PASSWORD;
+  if (db.passwordFile) return readSecretFile(db.passwordFile);
+  return undefined;
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+/** The knex options for a config; exported so tests can compile SQL for a dialect offline. */
+export function knexOptions(db: Config['database'], dataDir: string, env: NodeJS.ProcessEnv = process.env): { options: Knex.Config; description: string } {
+  const password = databasePassword(db, env);
+  if (db.client === 'sqlite') {
+    const filename = db.filename === ':memory:' ? ':memory:' : path.resolve(dataDir, db.filename);
+    if (filename !== ':memory:') mkdirSync(path.dirname(filename), { recursive: true, mode: 0o700 });
+    return {
+      description: `sqlite ${filename}`,
+      options: {
+        client: 'better-sqlite3',
+        connection: { filename },
+        useNullAsDefault: true,
+        // One connection: SQLite serializes writers anyway, and a single
+        // connection makes every transaction atomic with respect to the others.
+        pool: {
+          min: 1,
+          max: 1,
+          afterCreate: (conn: { pragma: (s: string) => void }, done: (err: Error | null, conn: unknown) => void) => {
+            conn.pragma('journal_mode = WAL');
+            conn.pragma('synchronous = NORMAL');
+            conn.pragma('foreign_keys = ON');
+            conn.pragma('busy_timeout = 5000');
+            done(null, conn);
+          },
+        },
+      },
+    };
+  }
+  if (db.client === 'postgres') {
+    const connection: Knex.PgConnectionConfig = db.url
+      ? { connectionString: db.url }
+      : { host: db.host, port: db.port, database: db.database, user: db.user };
+    if (password !== undefined) connection.password = password;
+    if (db.encrypt) connection.ssl = { rejectUnauthorized: !db.trustServerCertificate };
+    return {
+      description: `postgres ${db.url ? redactUrl(db.url) : `${db.host ?? 'localhost'}:${db.port ?? 5432}/${db.database ?? ''}`}`,
+      options: { client: 'pg', connection, pool: { min: db.poolMin, max: db.poolMax } },
+    };
+  }
+  const mssqlConnection: Knex.MsSqlConnectionConfigBase & { options: { encrypt: boolean; trustServerCertificate: boolean } } = {
+    server: db.host ?? 'localhost',
+    port: db.port ?? 1433,
+    database: db.database ?? 'portcullis',
+    userName: db.user ?? 'portcullis',
+    password: password ?? '',
+    options: { encrypt: db.encrypt, trustServerCertificate: db.trustServerCertificate },
+  };
+  if (db.url) {
+    const u = new URL(db.url.replace(/^sqlserver:/, 'mssql:'));
+    mssqlConnection.server = u.hostname;
+    if (u.port) mssqlConnection.port = Number(u.port);
+    if (u.pathname.length > 1) mssqlConnection.database = decodeURIComponent(u.pathname.slice(1));
+    if (u.username) mssqlConnection.userName = decodeURIComponent(u.username);
+    if (u.password && password === undefined) mssqlConnection.password = decodeURIComponent(u.password);
+  }
+  return {
+    description: `mssql ${mssqlConnection.server}:${mssqlConnection.port}/${mssqlConnection.database}`,
+    options: { client: 'mssql', connection: mssqlConnection, pool: { min: db.poolMin, max: db.poolMax } },
+  };
+}
+
+export function openDatabase(db: Config['database'], dataDir: string, env: NodeJS.ProcessEnv = process.env): Database {
+  const { options, description } = knexOptions(db, dataDir, env);
+  return { knex: knexFactory(options), dialect: db.client, description };
+}
+
+const migrationSource: Knex.MigrationSource<{ name: string; migration: Knex.Migration }> = {
+  getMigrations: async () => MIGRATIONS,
+  getMigrationName: (m) => m.name,
+  getMigration: async (m) => m.migration,
+};
+
+export const MIGRATION_CONFIG: Knex.MigratorConfig = { migrationSource, tableName: 'knex_migrations' };
+
+/** Applies pending migrations; returns the names applied. */
+export async function migrateToLatest(knex: Knex): Promise<string[]> {
+  const [, applied] = (await knex.migrate.latest(MIGRATION_CONFIG)) as [number, string[]];
+  return applied;
+}
+
+/** True when every known migration has been applied (used by readiness checks). */
+export async function migrationsCurrent(knex: Knex): Promise<boolean> {
+  const [, pending] = (await knex.migrate.list(MIGRATION_CONFIG)) as [unknown[], unknown[]];
+  return pending.length === 0;
+}
+
+/** Errors from a unique index, whichever driver raised them. */
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string | number; number?: number; message?: string };
+  return (
+    e?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    e?.code === '23505' ||
+    e?.number === 2627 ||
+    e?.number === 2601
+  );
+}
+
+/** Affected-row count from update()/del(), which all three drivers return as a number. */
+export function affected(result: number | unknown[]): number {
+  return typeof result === 'number' ? result : result.length;
+}

@@ -1,0 +1,76 @@
+import type { Knex } from 'knex';
+import { affected, isUniqueViolation } from './db';
+
+export interface LockoutState {
+  failureCount: number;
+  lockedUntil: number | null;
+}
+
+/**
+ * Failure counters per username key. Every write is one conditional UPDATE
+ * evaluated by the database, so concurrent failures add up exactly.
+ */
+export class LockoutStore {
+  constructor(private readonly db: Knex) {}
+
+  async get(usernameKey: string): Promise<LockoutState> {
+    const row = await this.db('lockout_state').where({ username_key: usernameKey }).first();
+    return row
+      ? { failureCount: Number(row.failure_count), lockedUntil: row.locked_until === null ? null : Number(row.locked_until) }
+      : { failureCount: 0, lockedUntil: null };
+  }
+
+  /**
+   * Counts one failure. When the count reaches `maxFailures` (> 0) the name is
+   * locked until `now + lockMs`. A lock that has run out starts a fresh count.
+   */
+  async recordFailure(usernameKey: string, now: number, maxFailures: number, lockMs: number): Promise<LockoutState> {
+    const until = now + lockMs;
+    const lockAt = maxFailures > 0 ? maxFailures : null;
+    const update = () =>
+      this.db('lockout_state')
+        .where({ username_key: usernameKey })
+        .update({
+          // SET expressions all read the row as it was before this statement.
+          failure_count: this.db.raw('CASE WHEN locked_until IS NOT NULL AND locked_until <= ? THEN 1 ELSE failure_count + 1 END', [now]),
+          locked_until: this.db.raw(
+            `CASE
+               WHEN locked_until IS NOT NULL AND locked_until <= ? THEN (CASE WHEN ? <= 1 THEN ? ELSE NULL END)
+               WHEN locked_until IS NOT NULL THEN locked_until
+               WHEN ? <= failure_count + 1 THEN ?
+               ELSE NULL END`,
+            [now, lockAt ?? Number.MAX_SAFE_INTEGER, until, lockAt ?? Number.MAX_SAFE_INTEGER, until],
+          ),
+          last_failure_at: now,
+        });
+    if (affected(await update()) === 0) {
+      try {
+        await this.db('lockout_state').insert({
+          username_key: usernameKey,
+          failure_count: 1,
+          locked_until: lockAt !== null && lockAt <= 1 ? until : null,
+          last_failure_at: now,
+        });
+      } catch (error) {
+        // Another request inserted the row first: count this failure on it.
+        if (!isUniqueViolation(error)) throw error;
+        await update();
+      }
+    }
+    return this.get(usernameKey);
+  }
+
+  async reset(usernameKey: string): Promise<void> {
+    await this.db('lockout_state').where({ username_key: usernameKey }).del();
+  }
+
+  /** Forgets counters nobody has touched since `before` (no lock in force). */
+  async purgeStale(before: number, now: number): Promise<number> {
+    return affected(
+      await this.db('lockout_state')
+        .where('last_failure_at', '<', before)
+        .andWhere((q) => q.whereNull('locked_until').orWhere('locked_until', '<=', now))
+        .del(),
+    );
+  }
+}

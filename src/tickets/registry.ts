@@ -1,0 +1,154 @@
+import type { Knex } from 'knex';
+import { affected } from '../storage/db';
+import { sha256Hex } from '../shared/random';
+
+export type TicketKind = 'TGT' | 'ST' | 'PT' | 'PGT';
+
+/** A ticket as stored. `key` is the SHA-256 of the ticket id; the id itself is never stored. */
+export interface StoredTicket {
+  key: string;
+  kind: TicketKind;
+  /** Key of the ticket-granting ticket this one descends from (null for a TGT itself). */
+  tgtKey: string | null;
+  /** Key of the direct parent (the TGT for an ST, the PGT for a PT). */
+  parentKey: string | null;
+  accountId: number | null;
+  principal: string;
+  service: string | null;
+  createdAt: number;
+  expiresAt: number;
+  idleExpiresAt: number;
+  data: Record<string, unknown>;
+}
+
+export interface NewTicket extends Omit<StoredTicket, 'key'> {
+  id: string;
+}
+
+/**
+ * Where every CAS ticket lives. Implementations must make `consume` atomic:
+ * when several callers consume one ticket at once, exactly one gets it.
+ */
+export interface TicketRegistry {
+  add(ticket: NewTicket): Promise<void>;
+  /** The ticket if it exists, has this kind and has not expired at `now`. */
+  get(id: string, kind: TicketKind, now: number): Promise<StoredTicket | null>;
+  /** Removes and returns the ticket; null when missing, already consumed, of another kind or expired. */
+  consume(id: string, kinds: readonly TicketKind[], now: number): Promise<StoredTicket | null>;
+  /** Pushes back idle expiry (never past the hard expiry). */
+  touch(id: string, idleExpiresAt: number): Promise<void>;
+  /** Deletes a TGT and everything issued under it; returns how many tickets went. */
+  deleteSession(tgtId: string): Promise<number>;
+  /** Deletes every ticket expired at `now`; returns the TGTs that went (for single logout) and the count. */
+  deleteExpired(now: number, limit: number): Promise<{ count: number; expiredSessions: StoredTicket[] }>;
+  countActive(kind: TicketKind, now: number): Promise<number>;
+}
+
+export const ticketKey = sha256Hex;
+
+interface TicketRow {
+  id: string;
+  kind: string;
+  tgt_id: string | null;
+  parent_id: string | null;
+  account_id: number | null;
+  principal: string;
+  service: string | null;
+  created_at: number | string;
+  expires_at: number | string;
+  idle_expires_at: number | string;
+  data: string | null;
+}
+
+function toTicket(row: TicketRow): StoredTicket {
+  return {
+    key: row.id,
+    kind: row.kind as TicketKind,
+    tgtKey: row.tgt_id,
+    parentKey: row.parent_id,
+    accountId: row.account_id === null ? null : Number(row.account_id),
+    principal: row.principal,
+    service: row.service,
+    createdAt: Number(row.created_at),
+    expiresAt: Number(row.expires_at),
+    idleExpiresAt: Number(row.idle_expires_at),
+    data: row.data ? (JSON.parse(row.data) as Record<string, unknown>) : {},
+  };
+}
+
+const alive = (t: StoredTicket, now: number) => t.expiresAt > now && t.idleExpiresAt > now;
+
+export class KnexTicketRegistry implements TicketRegistry {
+  constructor(private readonly db: Knex) {}
+
+  async add(ticket: NewTicket): Promise<void> {
+    await this.db('tickets').insert({
+      id: ticketKey(ticket.id),
+      kind: ticket.kind,
+      tgt_id: ticket.tgtKey,
+      parent_id: ticket.parentKey,
+      account_id: ticket.accountId,
+      principal: ticket.principal,
+      service: ticket.service,
+      created_at: ticket.createdAt,
+      expires_at: ticket.expiresAt,
+      idle_expires_at: ticket.idleExpiresAt,
+      data: JSON.stringify(ticket.data),
+    });
+  }
+
+  async get(id: string, kind: TicketKind, now: number): Promise<StoredTicket | null> {
+    const row = await this.db<TicketRow>('tickets').where({ id: ticketKey(id) }).first();
+    if (!row) return null;
+    const ticket = toTicket(row);
+    return ticket.kind === kind && alive(ticket, now) ? ticket : null;
+  }
+
+  async consume(id: string, kinds: readonly TicketKind[], now: number): Promise<StoredTicket | null> {
+    const key = ticketKey(id);
+    const row = await this.db<TicketRow>('tickets').where({ id: key }).first();
+    if (!row) return null;
+    // The delete is the arbiter: of several concurrent consumers only one deletes a row.
+    if (affected(await this.db('tickets').where({ id: key }).del()) !== 1) return null;
+    const ticket = toTicket(row);
+    return kinds.includes(ticket.kind) && alive(ticket, now) ? ticket : null;
+  }
+
+  async touch(id: string, idleExpiresAt: number): Promise<void> {
+    await this.db('tickets')
+      .where({ id: ticketKey(id) })
+      .update({ idle_expires_at: this.db.raw('CASE WHEN expires_at < ? THEN expires_at ELSE ? END', [idleExpiresAt, idleExpiresAt]) });
+  }
+
+  async deleteSession(tgtId: string): Promise<number> {
+    const key = ticketKey(tgtId);
+    return affected(await this.db('tickets').where({ id: key }).orWhere({ tgt_id: key }).del());
+  }
+
+  async deleteExpired(now: number, limit: number): Promise<{ count: number; expiredSessions: StoredTicket[] }> {
+    const rows = await this.db<TicketRow>('tickets')
+      .where('expires_at', '<=', now)
+      .orWhere('idle_expires_at', '<=', now)
+      .limit(limit);
+    if (rows.length === 0) return { count: 0, expiredSessions: [] };
+    const keys = rows.map((r) => r.id);
+    let count = 0;
+    // Chunked to stay under SQL Server's 2100-parameter limit.
+    for (let i = 0; i < keys.length; i += 500) {
+      count += affected(await this.db('tickets').whereIn('id', keys.slice(i, i + 500)).del());
+    }
+    const expiredSessions = rows.filter((r) => r.kind === 'TGT').map(toTicket);
+    // Children of an expired session die with it.
+    for (const session of expiredSessions) count += affected(await this.db('tickets').where({ tgt_id: session.key }).del());
+    return { count, expiredSessions };
+  }
+
+  async countActive(kind: TicketKind, now: number): Promise<number> {
+    const [row] = await this.db('tickets')
+      .where({ kind })
+      .andWhere('expires_at', '>', now)
+      .andWhere('idle_expires_at', '>', now)
+      .count<{ n: number | string }[]>({ n: '*' });
+    return Number(row?.n ?? 0);
+  }
+}

@@ -1,0 +1,76 @@
+import type { Clock } from '../shared/clock';
+import { randomAlphanumeric } from '../shared/random';
+import type { StoredTicket, TicketRegistry } from './registry';
+
+export interface SessionTimeouts {
+  idleSeconds: number;
+  hardSeconds: number;
+}
+
+/** What the single sign-on session remembers about how the user authenticated. */
+export interface SessionAuthentication {
+  /** Epoch ms of the password check. */
+  authenticatedAt: number;
+  backend: string;
+  /** Attributes released to services, by name (multi-valued). */
+  attributes: Record<string, string[]>;
+}
+
+export interface SsoSession {
+  tgtId: string;
+  ticket: StoredTicket;
+  authentication: SessionAuthentication;
+}
+
+// Re-checking idle expiry on every request would turn each SSO hit into a
+// write; a session is touched at most once per this interval instead.
+const TOUCH_INTERVAL_MS = 30_000;
+
+export const TGT_PREFIX = 'TGT-';
+
+/**
+ * Single sign-on sessions (ticket-granting tickets) on top of the registry.
+ * The TGC cookie carries the TGT id; the registry stores only its hash.
+ */
+export class SessionService {
+  constructor(
+    private readonly registry: TicketRegistry,
+    private readonly clock: Clock,
+    private readonly timeouts: () => SessionTimeouts,
+  ) {}
+
+  async create(principal: string, accountId: number | null, authentication: SessionAuthentication): Promise<string> {
+    const now = this.clock.now();
+    const { idleSeconds, hardSeconds } = this.timeouts();
+    const id = `${TGT_PREFIX}${randomAlphanumeric(32)}`;
+    await this.registry.add({
+      id,
+      kind: 'TGT',
+      tgtKey: null,
+      parentKey: null,
+      accountId,
+      principal,
+      service: null,
+      createdAt: now,
+      expiresAt: now + hardSeconds * 1000,
+      idleExpiresAt: Math.min(now + idleSeconds * 1000, now + hardSeconds * 1000),
+      data: { ...authentication },
+    });
+    return id;
+  }
+
+  /** The live session for a TGC value, or null. Extends idle expiry. */
+  async find(tgtId: string | undefined): Promise<SsoSession | null> {
+    if (!tgtId || !tgtId.startsWith(TGT_PREFIX) || tgtId.length > 256) return null;
+    const now = this.clock.now();
+    const ticket = await this.registry.get(tgtId, 'TGT', now);
+    if (!ticket) return null;
+    const idleMs = this.timeouts().idleSeconds * 1000;
+    if (ticket.idleExpiresAt - now < idleMs - TOUCH_INTERVAL_MS) await this.registry.touch(tgtId, now + idleMs);
+    return { tgtId, ticket, authentication: ticket.data as unknown as SessionAuthentication };
+  }
+
+  async destroy(tgtId: string): Promise<number> {
+    return this.registry.deleteSession(tgtId);
+  }
+}

@@ -1,0 +1,272 @@
+import { randomBytes } from 'node:crypto';
+import express, { type Request, type Response, Router } from 'express';
+import path from 'node:path';
+import type { AccountService } from '../accounts/account-service';
+import { MAX_PASSWORD_BYTES } from '../accounts/account-service';
+import type { LoginResult, LoginService, RequestContext } from '../authn/login-service';
+import type { Config } from '../config/schema';
+import { FORM_CONTENT_TYPE, type Params, formParams, parseCookies, queryParams } from '../http/params';
+import type { AuditLog } from '../storage/audit-log';
+import type { SessionService } from '../tickets/sessions';
+import type { Clock } from '../shared/clock';
+import { InputError, PolicyError } from '../shared/errors';
+import { packageRoot } from '../shared/package-root';
+import { MAX_USERNAME_LENGTH } from '../shared/username';
+import type { TokenSigner } from './signed-token';
+import { type ServicePort, appendQueryParameter } from './service-port';
+import { type Notice, changePasswordPage, errorPage, loggedInPage, loggedOutPage, loginPage, postRedirectPage } from './views';
+
+export const TGC_COOKIE = 'TGC';
+export const LOGIN_NONCE_COOKIE = 'PCLOGIN';
+const EXECUTION_PURPOSE = 'login-execution';
+const PASSWORD_CHANGE_PURPOSE = 'password-change';
+const EXECUTION_TTL_MS = 60 * 60 * 1000;
+const PASSWORD_CHANGE_TTL_MS = 10 * 60 * 1000;
+export const MAX_SERVICE_LENGTH = 4096;
+
+const MESSAGES = {
+  invalid: 'Invalid username or password.',
+  locked: 'This account is temporarily locked because of too many failed sign-in attempts. Try again later.',
+  disabled: 'This account is disabled. Contact your administrator.',
+  formExpired: 'Your sign-in form expired. Please try again.',
+  missing: 'Enter your username and password.',
+  account_expired: 'This account has expired. Contact your administrator.',
+  account_disabled: 'This account is disabled in the directory. Contact your administrator.',
+  password_expired: 'Your directory password has expired. Change it with your organisation\'s tools, then sign in again.',
+  password_must_change: 'Your directory requires you to change your password. Change it with your organisation\'s tools, then sign in again.',
+} as const;
+
+export interface LoginRouteDeps {
+  config: Config;
+  clock: Clock;
+  loginService: LoginService;
+  accountService: AccountService;
+  sessions: SessionService;
+  signer: TokenSigner;
+  services: ServicePort;
+  audit: AuditLog;
+}
+
+interface ServiceRequest {
+  service?: string;
+  renew: boolean;
+  gateway: boolean;
+  method: 'GET' | 'POST';
+}
+
+function flag(value: string | undefined): boolean {
+  return value !== undefined && value !== 'false' && value !== '0';
+}
+
+function readServiceRequest(params: Params): ServiceRequest {
+  const service = params.get('service');
+  if (service !== undefined && service.length > MAX_SERVICE_LENGTH) throw new InputError(`service is longer than ${MAX_SERVICE_LENGTH} characters.`);
+  const method = (params.get('method') ?? 'GET').toUpperCase();
+  if (method !== 'GET' && method !== 'POST') throw new InputError('method must be GET or POST.');
+  const renew = flag(params.get('renew'));
+  // The spec: gateway is ignored when renew is set.
+  return { service: service === '' ? undefined : service, renew, gateway: !renew && flag(params.get('gateway')), method };
+}
+
+const cookieAttributes = 'Path=/cas; Secure; HttpOnly; SameSite=Lax';
+
+function requestContext(req: Request, channel: string): RequestContext {
+  return { clientIp: req.ip ?? null, userAgent: req.get('user-agent')?.slice(0, 512) ?? null, channel };
+}
+
+function noStore(res: Response): void {
+  res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache', Expires: '0' });
+}
+
+/** `/cas/login`, `/cas/password` and `/cas/logout`: the pages people see. */
+export function loginRoutes(deps: LoginRouteDeps): Router {
+  const router = Router();
+  const { clock, signer, services } = deps;
+
+  router.use('/cas/static', express.static(path.join(packageRoot(), 'src', 'web', 'static'), { fallthrough: false, index: false, maxAge: '1h' }));
+  router.use('/cas', (_req, res, next) => {
+    noStore(res);
+    next();
+  });
+  const formBody = express.raw({ type: () => true, limit: '64kb' });
+
+  /** Login form with a fresh CSRF `execution` bound to the browser's nonce cookie. */
+  function renderLogin(req: Request, res: Response, status: number, model: { service?: ServiceRequest; username?: string; notice?: Notice }): void {
+    let nonce = parseCookies(req.get('cookie')).get(LOGIN_NONCE_COOKIE);
+    if (!nonce || !/^[A-Za-z0-9_-]{22,64}$/.test(nonce)) {
+      nonce = randomBytes(18).toString('base64url');
+      res.append('Set-Cookie', `${LOGIN_NONCE_COOKIE}=${nonce}; ${cookieAttributes}`);
+    }
+    const execution = signer.sign(EXECUTION_PURPOSE, { n: nonce }, clock.now() + EXECUTION_TTL_MS);
+    res.status(status).type('html').send(
+      loginPage({ execution, service: model.service?.service, renew: model.service?.renew, method: model.service?.method === 'POST' ? 'POST' : undefined, username: model.username, notice: model.notice }),
+    );
+  }
+
+  function validExecution(req: Request, execution: string | undefined): boolean {
+    const nonce = parseCookies(req.get('cookie')).get(LOGIN_NONCE_COOKIE);
+    const data = signer.verify(EXECUTION_PURPOSE, execution, clock.now());
+    return data !== null && nonce !== undefined && data.n === nonce;
+  }
+
+  /** Rejects an unregistered service with an error page; never redirects to it. */
+  async function allowedService(res: Response, request: ServiceRequest): Promise<boolean> {
+    if (request.service === undefined) return true;
+    const check = await services.checkService(request.service);
+    if (check.allowed) {
+      request.service = check.service;
+      return true;
+    }
+    res.status(400).type('html').send(errorPage('Application not authorized', check.reason));
+    return false;
+  }
+
+  async function sendToService(res: Response, request: ServiceRequest, ticket: string | null): Promise<void> {
+    const service = request.service as string;
+    if (request.method === 'POST') {
+      res.status(200).type('html').send(postRedirectPage(service, ticket ? { ticket } : {}));
+      return;
+    }
+    res.redirect(303, ticket ? appendQueryParameter(service, 'ticket', ticket) : service);
+  }
+
+  /** Ends a successful login: SSO session, cookie, then the service or the "logged in" page. */
+  async function completeLogin(res: Response, result: Extract<LoginResult, { status: 'success' }>, request: ServiceRequest): Promise<void> {
+    const tgtId = await deps.sessions.create(result.account.username, result.account.id, {
+      authenticatedAt: result.authenticatedAt,
+      backend: result.backend,
+      attributes: result.principal.attributes,
+    });
+    res.append('Set-Cookie', `${TGC_COOKIE}=${tgtId}; ${cookieAttributes}`);
+    if (request.service === undefined) {
+      res.status(200).type('html').send(loggedInPage(result.account.username));
+      return;
+    }
+    const session = await deps.sessions.find(tgtId);
+    if (!session) throw new Error('session vanished right after creation');
+    await sendToService(res, request, await services.issueServiceTicket(session, request.service, true));
+  }
+
+  router.get('/cas/login', async (req, res) => {
+    const request = readServiceRequest(queryParams(req));
+    if (!(await allowedService(res, request))) return;
+    const session = request.renew ? null : await deps.sessions.find(parseCookies(req.get('cookie')).get(TGC_COOKIE));
+    if (session) {
+      if (request.service === undefined) {
+        res.status(200).type('html').send(loggedInPage(session.ticket.principal));
+        return;
+      }
+      await sendToService(res, request, await services.issueServiceTicket(session, request.service, false));
+      return;
+    }
+    if (request.gateway && request.service !== undefined) {
+      await sendToService(res, request, null);
+      return;
+    }
+    renderLogin(req, res, 200, { service: request });
+  });
+
+  router.post('/cas/login', formBody, async (req, res) => {
+    const form = formParams(req);
+    const request = readServiceRequest(form);
+    if (!(await allowedService(res, request))) return;
+    const username = form.get('username')?.trim() ?? '';
+    if (!validExecution(req, form.get('execution'))) {
+      renderLogin(req, res, 403, { service: request, username, notice: { kind: 'error', text: MESSAGES.formExpired } });
+      return;
+    }
+    const password = form.get('password') ?? '';
+    if (username.length === 0 || password.length === 0) {
+      renderLogin(req, res, 400, { service: request, username, notice: { kind: 'error', text: MESSAGES.missing } });
+      return;
+    }
+    if (username.length > MAX_USERNAME_LENGTH) throw new InputError(`The username is longer than ${MAX_USERNAME_LENGTH} characters.`);
+    if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) throw new InputError(`The password is longer than ${MAX_PASSWORD_BYTES} bytes.`);
+    // eslint-disable-next-line no-control-regex -- a NUL or other control character is never part of a valid name
+    if (/[\u0000-\u001f\u007f]/.test(username)) throw new InputError('The username contains control characters.');
+
+    const result = await deps.loginService.login({ username, password }, requestContext(req, 'login_form'));
+    switch (result.status) {
+      case 'success':
+        if (result.passwordChange) {
+          const token = signer.sign(
+            PASSWORD_CHANGE_PURPOSE,
+            { a: result.account.id, v: result.account.version, at: result.authenticatedAt, b: result.backend, s: request.service ?? null, m: request.method, r: result.passwordChange },
+            clock.now() + PASSWORD_CHANGE_TTL_MS,
+          );
+          res.status(200).type('html').send(changePasswordPage({ token, username: result.account.username, reason: result.passwordChange }));
+          return;
+        }
+        await completeLogin(res, result, request);
+        return;
+      case 'invalid':
+        renderLogin(req, res, 401, { service: request, username, notice: { kind: 'error', text: MESSAGES.invalid } });
+        return;
+      case 'locked':
+        renderLogin(req, res, 423, { service: request, username, notice: { kind: 'error', text: MESSAGES.locked } });
+        return;
+      case 'disabled':
+        renderLogin(req, res, 403, { service: request, username, notice: { kind: 'error', text: MESSAGES.disabled } });
+        return;
+      case 'account_state':
+        renderLogin(req, res, 403, { service: request, username, notice: { kind: 'error', text: MESSAGES[result.reason] } });
+        return;
+      case 'unavailable':
+        renderLogin(req, res, 503, {
+          service: request,
+          username,
+          notice: { kind: 'error', text: `Sign-in is unavailable: the ${result.dependency} cannot be reached. Nobody can sign in until it is back; please try again later.` },
+        });
+        return;
+    }
+  });
+
+  router.post('/cas/password', formBody, async (req, res) => {
+    const form = formParams(req);
+    const token = form.get('token');
+    const data = signer.verify(PASSWORD_CHANGE_PURPOSE, token, clock.now());
+    const account = data ? await deps.accountService.get(Number(data.a)).catch(() => null) : null;
+    if (!data || !account || account.version !== data.v) {
+      res.status(403).type('html').send(errorPage('Password change expired', 'This password change link has expired or was already used. Sign in again.'));
+      return;
+    }
+    const password = form.get('password') ?? '';
+    const rerender = (status: number, notice: Notice) =>
+      res.status(status).type('html').send(changePasswordPage({ token: token as string, username: account.username, reason: data.r === 'expired' ? 'expired' : 'initial', notice }));
+    if (password.length === 0) return rerender(400, { kind: 'error', text: 'Enter a new password twice.' });
+    if (password !== form.get('confirm')) return rerender(400, { kind: 'error', text: 'The two passwords do not match.' });
+    try {
+      await deps.accountService.setPassword(account, password, { mustChange: false, actor: { name: account.username, clientIp: req.ip ?? null } });
+    } catch (error) {
+      if (!(error instanceof PolicyError)) throw error;
+      return rerender(400, { kind: 'error', text: 'The new password was refused:', items: error.violations.length > 0 ? error.violations.map((v) => `It ${v.message}.`) : [error.message] });
+    }
+    const request: ServiceRequest = { service: typeof data.s === 'string' ? data.s : undefined, renew: false, gateway: false, method: data.m === 'POST' ? 'POST' : 'GET' };
+    if (!(await allowedService(res, request))) return;
+    await completeLogin(res, { status: 'success', account, principal: { username: account.username, source: account.source, attributes: {} }, backend: String(data.b), authenticatedAt: Number(data.at) }, request);
+  });
+
+  router.get('/cas/logout', async (req, res) => {
+    const request = readServiceRequest(queryParams(req));
+    const tgtId = parseCookies(req.get('cookie')).get(TGC_COOKIE);
+    const session = await deps.sessions.find(tgtId);
+    if (session) {
+      await deps.sessions.destroy(session.tgtId);
+      services.sessionEnded(session.ticket, session.tgtId);
+      await deps.audit.append({ event: 'logout', outcome: 'success', username: session.ticket.principal, clientIp: req.ip ?? null, userAgent: req.get('user-agent') ?? null }, clock.now());
+    }
+    res.append('Set-Cookie', `${TGC_COOKIE}=; ${cookieAttributes}; Max-Age=0`);
+    if (request.service !== undefined) {
+      const check = await services.checkService(request.service);
+      if (check.allowed) {
+        res.redirect(303, check.service);
+        return;
+      }
+    }
+    res.status(200).type('html').send(loggedOutPage());
+  });
+
+  return router;
+}
+
+export { FORM_CONTENT_TYPE };
