@@ -48,6 +48,8 @@ export interface BuildOptions {
   clock?: Clock;
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
+  /** Runs on the new pool before anything reads it (tests migrate in-memory SQLite here). */
+  beforeKeys?: (knex: Database['knex']) => Promise<unknown>;
 }
 
 export async function buildServices(loaded: LoadedConfig, options: BuildOptions = {}): Promise<Services> {
@@ -68,6 +70,7 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
   const backends = createBackends({ config, accounts, hasher, logger, env });
   const chain = new BackendChain(backends, accounts);
   const loginService = new LoginService(chain, accounts, accountService, lockouts, hasher, policy, audit, clock, logger);
+  if (options.beforeKeys) await options.beforeKeys(db.knex);
   const signer = new TokenSigner(await keys.getOrCreate('form-signing', clock.now()));
   return {
     loaded,
