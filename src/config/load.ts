@@ -119,11 +119,15 @@ function envLayer(env: NodeJS.ProcessEnv, problems: string[]): { layer: Tree; na
 
 function describeIssue(issue: z.core.$ZodIssue, sources: Record<string, string>, defaultSource: string): string {
   const keyPath = issue.path.map(String).join('.');
-  const file = sources[keyPath] ?? defaultSource;
+  // Objects have no source of their own: use the layer that set the key or anything beneath it.
+  const sourceOf = (key: string) => sources[key] ?? Object.entries(sources).find(([k]) => k.startsWith(`${key}.`))?.[1] ?? defaultSource;
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((k) => `${file}: unknown key "${keyPath ? `${keyPath}.` : ''}${k}"`).join('\n');
+    return issue.keys.map((k) => {
+      const full = keyPath ? `${keyPath}.${k}` : k;
+      return `${sourceOf(full)}: unknown key "${full}"`;
+    }).join('\n');
   }
-  return `${file}: ${keyPath || '(root)'}: ${issue.message}`;
+  return `${sourceOf(keyPath)}: ${keyPath || '(root)'}: ${issue.message}`;
 }
 
 /** Layers the raw files and environment into one tree (no validation yet). */

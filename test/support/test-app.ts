@@ -40,6 +40,8 @@ export interface TestOptions {
   /** Use a file-backed SQLite database (default in-memory). */
   fileDatabase?: boolean;
   clock?: ManualClock;
+  /** Collects log lines (JSON strings) instead of discarding them. */
+  logLines?: string[];
 }
 
 /**
@@ -59,7 +61,10 @@ export async function createTestContext(options: TestOptions = {}): Promise<Test
   };
   const loaded = loadConfig({ configDir, dataDir, env: options.env ?? {}, overrides });
   const clock = options.clock ?? new ManualClock(Date.now());
-  const logger = createLogger(loaded.config.logging.level);
+  const logLines = options.logLines;
+  const logger = logLines
+    ? createLogger('debug', { write: (line: string) => void logLines.push(line) })
+    : createLogger(loaded.config.logging.level);
   let services: Services;
   if (loaded.config.database.client === 'sqlite' && loaded.config.database.filename === ':memory:') {
     // An in-memory database exists per connection: build services first, migrate through the same pool.
