@@ -45,9 +45,9 @@ export function loginPage(m: LoginPageModel): string {
 ${notice(m.notice)}
 <form method="post" action="/cas/login" autocomplete="on" novalidate>
   <label for="username">Username</label>
-  <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="256" value="${m.username ?? ''}" ${described ? html`aria-describedby="${described}"` : null} autofocus>
+  <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="256" value="${m.username ?? ''}" ${described ? html`aria-describedby="${described}"` : null} ${m.username ? null : html`autofocus`}>
   <label for="password">Password</label>
-  <input id="password" name="password" type="password" autocomplete="current-password" required>
+  <input id="password" name="password" type="password" autocomplete="current-password" required ${m.username ? html`autofocus` : null}>
   <input type="hidden" name="execution" value="${m.execution}">
   <input type="hidden" name="_eventId" value="submit">
   ${m.service !== undefined ? html`<input type="hidden" name="service" value="${m.service}">` : null}
