@@ -77,7 +77,7 @@ describe('login page in headless Chromium', () => {
     const cookies = await page.context().cookies();
     const tgc = cookies.find((c) => c.name === 'TGC');
     expect(tgc).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Lax', path: '/cas' });
-    expect(await page.evaluate(() => document.cookie)).not.toContain('TGC');
+    expect(await page.evaluate<string>('document.cookie')).not.toContain('TGC');
 
     await page.goto(`${ctx.url}/cas/login`);
     expect(await page.locator('h1').textContent()).toBe('You are logged in');
