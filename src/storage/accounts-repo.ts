@@ -129,7 +129,8 @@ export class AccountRepository {
     if (filter.role) query.where('role', filter.role);
     if (filter.source) query.where('source', filter.source);
     if (filter.enabled !== undefined) query.where('enabled', filter.enabled);
-    if (filter.search) query.where('username_key', 'like', `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    // An explicit ESCAPE: SQLite and SQL Server have no default LIKE escape, and SQL Server also treats [ as special.
+    if (filter.search) query.whereRaw("username_key LIKE ? ESCAPE '\\'", [`%${filter.search.replace(/[\\%_[]/g, (c) => `\\${c}`)}%`]);
     const countRow = await query.clone().count<{ n: number | string }[]>({ n: '*' });
     const rows = await query
       .orderBy('username_key')

@@ -27,19 +27,23 @@ export class LockoutStore {
   async recordFailure(usernameKey: string, now: number, maxFailures: number, lockMs: number): Promise<LockoutState> {
     const until = now + lockMs;
     const lockAt = maxFailures > 0 ? maxFailures : null;
+    // Every parameter is CAST: PostgreSQL infers an untyped parameter from its context,
+    // and in `CASE ... THEN $n ELSE NULL` or `$n <= 1` that context is text or int4, not bigint.
+    const bigint = 'CAST(? AS BIGINT)';
+    const lockOnFirstFailure = lockAt !== null && lockAt <= 1;
     const update = () =>
       this.db('lockout_state')
         .where({ username_key: usernameKey })
         .update({
           // SET expressions all read the row as it was before this statement.
-          failure_count: this.db.raw('CASE WHEN locked_until IS NOT NULL AND locked_until <= ? THEN 1 ELSE failure_count + 1 END', [now]),
+          failure_count: this.db.raw(`CASE WHEN locked_until IS NOT NULL AND locked_until <= ${bigint} THEN 1 ELSE failure_count + 1 END`, [now]),
           locked_until: this.db.raw(
             `CASE
-               WHEN locked_until IS NOT NULL AND locked_until <= ? THEN (CASE WHEN ? <= 1 THEN ? ELSE NULL END)
+               WHEN locked_until IS NOT NULL AND locked_until <= ${bigint} THEN ${lockOnFirstFailure ? bigint : 'NULL'}
                WHEN locked_until IS NOT NULL THEN locked_until
-               WHEN ? <= failure_count + 1 THEN ?
+               ${lockAt !== null ? `WHEN failure_count + 1 >= ${bigint} THEN ${bigint}` : ''}
                ELSE NULL END`,
-            [now, lockAt ?? Number.MAX_SAFE_INTEGER, until, lockAt ?? Number.MAX_SAFE_INTEGER, until],
+            [now, ...(lockOnFirstFailure ? [until] : []), ...(lockAt !== null ? [lockAt, until] : [])],
           ),
           last_failure_at: now,
         });
@@ -48,7 +52,7 @@ export class LockoutStore {
         await this.db('lockout_state').insert({
           username_key: usernameKey,
           failure_count: 1,
-          locked_until: lockAt !== null && lockAt <= 1 ? until : null,
+          locked_until: lockOnFirstFailure ? until : null,
           last_failure_at: now,
         });
       } catch (error) {

@@ -13,6 +13,7 @@ import { type Services, buildServices } from '../../src/services';
 import { migrateToLatest, openDatabase } from '../../src/storage/db';
 import { ManualClock } from '../../src/shared/clock';
 import { createLogger } from '../../src/shared/logger';
+import { createSelectedTestDatabase } from './pg-test-databases';
 
 export interface TestContext {
   services: Services;
@@ -47,6 +48,8 @@ export interface TestOptions {
 /**
  * A fully wired service on a fresh database (SQLite in memory by default,
  * or whatever DATABASE_URL-style overrides say), migrated, with a manual clock.
+ * PORTCULLIS_TEST_DB=postgres|mssql gives each context its own new database on
+ * that server instead, dropped on close (see pg-test-databases.ts).
  */
 export async function createTestContext(options: TestOptions = {}): Promise<TestContext> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'portcullis-test-'));
@@ -54,9 +57,12 @@ export async function createTestContext(options: TestOptions = {}): Promise<Test
   const dataDir = path.join(root, 'data');
   mkdirSync(configDir);
   for (const [name, text] of Object.entries(options.files ?? {})) writeFileSync(path.join(configDir, name), text);
+  const testDatabase = await createSelectedTestDatabase(process.env);
   const overrides: ConfigInput = {
     ...options.overrides,
-    database: { filename: options.fileDatabase ? 'test.sqlite' : ':memory:', ...options.overrides?.database },
+    database: testDatabase
+      ? { ...options.overrides?.database, ...testDatabase.config }
+      : { filename: options.fileDatabase ? 'test.sqlite' : ':memory:', ...options.overrides?.database },
     logging: { level: 'silent', ...options.overrides?.logging },
   };
   const loaded = loadConfig({ configDir, dataDir, env: options.env ?? {}, overrides });
@@ -97,6 +103,7 @@ export async function createTestContext(options: TestOptions = {}): Promise<Test
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
       await services.close();
+      await testDatabase?.drop();
       rmSync(root, { recursive: true, force: true });
     },
   };
