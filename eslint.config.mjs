@@ -13,7 +13,12 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/web/static/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { document: 'readonly' } },
+  },
+  {
     files: ['**/*.js', '**/*.cjs'],
+    ignores: ['src/web/static/**'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', __dirname: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
