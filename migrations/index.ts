@@ -1,9 +1,13 @@
 import type { Knex } from 'knex';
 import * as core from './001_core';
+import * as admin from './003_admin';
 
 /**
  * Migrations in order. Listed explicitly (not read from a directory) so the same
  * list works from TypeScript sources under jest and from the compiled build.
  * Append new migrations at the end; never edit one that has shipped.
  */
-export const MIGRATIONS: { name: string; migration: Knex.Migration }[] = [{ name: '001_core', migration: core }];
+export const MIGRATIONS: { name: string; migration: Knex.Migration }[] = [
+  { name: '001_core', migration: core },
+  { name: '003_admin', migration: admin },
+];

@@ -4,6 +4,7 @@ import helmet from 'helmet';
 import type { Services } from './services';
 import { errorHandler } from './http/error-handler';
 import { loginRoutes } from './web/login-routes';
+import { API_PREFIX, adminRouter } from './admin/routes';
 import { errorPage } from './web/views';
 
 /**
@@ -46,6 +47,7 @@ export function createApp(services: Services): Express {
   );
 
   app.use(loginRoutes({ ...services, services: services.servicePort }));
+  app.use(API_PREFIX, adminRouter(services));
 
   app.use((req, res) => {
     if (req.path.startsWith('/api/')) {

@@ -6,12 +6,16 @@ import { type Services, buildServices } from './services';
 import { migrateToLatest, openDatabase } from './storage/db';
 import { loadOrCreateTls } from './http/tls';
 import type { Logger } from './shared/logger';
+import { HOUSEKEEPING_JOB, runHousekeeping } from './ops/housekeeping';
+import { type OpsServer, startOpsServer } from './ops/ops-server';
 
 export interface RunningServer {
   services: Services;
   server: https.Server;
   port: number;
   url: string;
+  /** The separate health/metrics listener, when `ops.port` is set. */
+  ops?: OpsServer;
   /** Stops accepting, waits (bounded) for in-flight requests, closes the pool. */
   stop(): Promise<void>;
 }
@@ -22,17 +26,11 @@ export interface StartOptions {
   logger?: Logger;
 }
 
-/** Periodic housekeeping; every statement is idempotent, so every instance may run it. */
+/** Periodic housekeeping on every instance; a lease in the database lets one of them do it (src/ops/housekeeping.ts). */
 function startHousekeeping(services: Services): () => void {
   const run = async () => {
     try {
-      const now = services.clock.now();
-      const { count, expiredSessions } = await services.tickets.deleteExpired(now, 5000);
-      for (const session of expiredSessions) services.servicePort.sessionEnded(session, null);
-      const lockoutMs = services.policy.get().lockout.userLockoutTimeout * 1000;
-      await services.lockouts.purgeStale(now - Math.max(lockoutMs, 86_400_000), now);
-      const disabled = await services.accountService.disableInactiveAccounts();
-      if (count > 0 || disabled > 0) services.logger.info({ event: 'housekeeping', ticketsPurged: count, accountsDisabled: disabled }, 'housekeeping');
+      await runHousekeeping(services, services.instanceId);
     } catch (error) {
       services.logger.warn({ event: 'housekeeping_failed', err: (error as Error).message }, 'housekeeping failed');
     }
@@ -60,9 +58,12 @@ export async function startServer(loaded: LoadedConfig, options: StartOptions = 
   const url = `https://${host}:${port}`;
   const stopWatching = services.policy.watch(loaded.configDir);
   const stopHousekeeping = startHousekeeping(services);
+  const opsConfig = loaded.config.ops;
+  const ops = opsConfig.port === undefined ? undefined : await startOpsServer(services, opsConfig.host, opsConfig.port, opsConfig.metrics);
 
   print(`Portcullis listening on ${url}/cas/login (TLS ${loaded.config.server.tls.minVersion}+)`);
   print(`  database: ${services.db.description}`);
+  print(`  health and metrics: ${ops ? `${ops.url}/health/ready, ${ops.url}/metrics` : `${url}/health/ready, ${url}/metrics`}`);
   print(`  config files: ${loaded.files.length > 0 ? loaded.files.join(', ') : `(none in ${loaded.configDir}; built-in defaults)`}`);
   print(`  certificate: ${tls.source}${tls.generated ? ' (self-signed, generated now)' : ''}`);
   print(`  certificate SHA-256 fingerprint: ${tls.fingerprint}`);
@@ -87,9 +88,11 @@ export async function startServer(loaded: LoadedConfig, options: StartOptions = 
       const grace = new Promise<void>((resolve) => setTimeout(resolve, loaded.config.server.shutdownGraceSeconds * 1000).unref());
       await Promise.race([closed, grace]);
       server.closeAllConnections();
+      await ops?.close();
+      await services.leases.release(HOUSEKEEPING_JOB, services.instanceId).catch(() => undefined);
       await services.close();
     })());
-  return { services, server, port, url, stop };
+  return { services, server, port, url, ops, stop };
 }
 
 export async function buildServicesAfterMigration(loaded: LoadedConfig, logger?: Logger): Promise<Services> {

@@ -12,7 +12,13 @@ import { AuditLog } from './storage/audit-log';
 import { type Database, openDatabase } from './storage/db';
 import { KeyStore } from './storage/key-store';
 import { LockoutStore } from './storage/lockout-store';
-import { KnexTicketRegistry } from './tickets/registry';
+import type { KnexTicketRegistry } from './tickets/registry';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { ClientIpThrottle } from './ops/client-throttle';
+import { JobLeases } from './ops/job-leases';
+import { MeteredTicketRegistry } from './ops/metered-tickets';
+import { Metrics } from './ops/metrics';
 import { SessionService } from './tickets/sessions';
 import { type Clock, systemClock } from './shared/clock';
 import { type Logger, createLogger } from './shared/logger';
@@ -39,6 +45,12 @@ export interface Services {
   chain: BackendChain;
   loginService: LoginService;
   signer: TokenSigner;
+  /** Prometheus metrics of this process; CAS validation reports through `metrics.ticketValidated`. */
+  metrics: Metrics;
+  clientThrottle: ClientIpThrottle;
+  leases: JobLeases;
+  /** Names this process in job leases and logs (host, pid, random suffix). */
+  instanceId: string;
   /** Replaced by the CAS protocol layer when it is wired in. */
   servicePort: ServicePort;
   close(): Promise<void>;
@@ -63,13 +75,16 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
   const lockouts = new LockoutStore(db.knex);
   const audit = new AuditLog(db.knex);
   const keys = new KeyStore(db.knex);
-  const tickets = new KnexTicketRegistry(db.knex);
+  const metrics = new Metrics({ activeSessions: () => tickets.countActive('TGT', clock.now()) });
+  audit.observe((event) => metrics.observeAudit(event));
+  const tickets = new MeteredTicketRegistry(db.knex, (kind) => metrics.ticketIssued(kind));
+  const clientThrottle = new ClientIpThrottle(db.knex, () => config.ops.clientThrottle);
   const sessions = new SessionService(tickets, clock, () => ({ idleSeconds: config.tickets.tgtIdleTimeoutSeconds, hardSeconds: config.tickets.tgtHardTimeoutSeconds }));
   const hasher = new PasswordHasher(config.argon2);
   const accountService = new AccountService(accounts, lockouts, hasher, policy, audit, clock);
   const backends = createBackends({ config, accounts, hasher, logger, env });
   const chain = new BackendChain(backends, accounts);
-  const loginService = new LoginService(chain, accounts, accountService, lockouts, hasher, policy, audit, clock, logger);
+  const loginService = new LoginService(chain, accounts, accountService, lockouts, hasher, policy, audit, clock, logger, clientThrottle);
   if (options.beforeKeys) await options.beforeKeys(db.knex);
   const signer = new TokenSigner(await keys.getOrCreate('form-signing', clock.now()));
   return {
@@ -91,6 +106,10 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
     chain,
     loginService,
     signer,
+    metrics,
+    clientThrottle,
+    leases: new JobLeases(db.knex),
+    instanceId: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
     servicePort: noServices,
     async close() {
       await Promise.allSettled(backends.map((b) => b.close()));

@@ -11,6 +11,7 @@ import type { BackendChain } from './chain';
 import type { FailureReason, PasswordCredential, Principal } from './backend';
 import { INTERNAL_BACKEND } from './internal-backend';
 import type { PasswordHasher } from './password-hasher';
+import type { LoginThrottle } from '../ops/client-throttle';
 
 export interface RequestContext {
   clientIp: string | null;
@@ -57,6 +58,8 @@ export class LoginService {
     private readonly audit: AuditLog,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** Per-client-address throttling of failures (src/ops/client-throttle.ts). */
+    private readonly clientThrottle?: LoginThrottle,
   ) {}
 
   async login(credential: PasswordCredential, context: RequestContext): Promise<LoginResult> {
@@ -81,6 +84,12 @@ export class LoginService {
     const auditBase = { username: route.canonicalUsername, clientIp: context.clientIp, userAgent: context.userAgent };
     const lockoutApplies = route.lockout && lockoutPolicy.maxAllowedLoginFailureCount > 0;
 
+    const throttledUntil = await this.clientThrottle?.blockedUntil(context.clientIp, this.clock.now());
+    if (throttledUntil) {
+      await this.audit.append({ ...auditBase, event: 'login', outcome: 'failure', details: { reason: 'client_throttled', channel: context.channel } }, this.clock.now());
+      return { status: 'locked', lockedUntil: throttledUntil };
+    }
+
     if (lockoutApplies) {
       const state = await this.lockouts.get(key);
       if (state.lockedUntil !== null && state.lockedUntil > this.clock.now()) {
@@ -98,6 +107,7 @@ export class LoginService {
     if (!outcome.ok) {
       if (outcome.reason === 'bad_credentials' || outcome.reason === 'unknown_user') {
         const now = this.clock.now();
+        await this.clientThrottle?.recordFailure(context.clientIp, now);
         let lockedNow = false;
         if (lockoutApplies) {
           const state = await this.lockouts.recordFailure(key, now, lockoutPolicy.maxAllowedLoginFailureCount, lockoutPolicy.userLockoutTimeout * 1000);

@@ -123,6 +123,13 @@ export const loggingSchema = z
   })
   .prefault({});
 
+export const apiSchema = z
+  .strictObject({
+    /** Lifetime of an administration API bearer token (POST /api/v1/tokens). */
+    tokenTtlSeconds: positiveSeconds.min(60).max(86400).default(900),
+  })
+  .prefault({});
+
 export const configSchema = z.strictObject({
   server: serverSchema,
   database: databaseSchema,
@@ -133,6 +140,7 @@ export const configSchema = z.strictObject({
   accounts: accountsSchema,
   tickets: ticketsSchema,
   logging: loggingSchema,
+  api: apiSchema,
   /** Authentication backends, in the order they are asked (internal is always available). */
   authentication: z
     .strictObject({ backends: z.array(z.unknown()).default([]) })

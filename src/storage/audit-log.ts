@@ -29,7 +29,14 @@ export interface AuditQuery {
 
 /** Append-only audit trail: this class has no update or delete. */
 export class AuditLog {
+  private readonly observers: ((event: AuditEvent) => void)[] = [];
+
   constructor(private readonly db: Knex) {}
+
+  /** Called after each stored event (metrics count logins and lockouts from here). */
+  observe(observer: (event: AuditEvent) => void): void {
+    this.observers.push(observer);
+  }
 
   async append(event: AuditEvent, at: number): Promise<void> {
     await this.db('audit_events').insert({
@@ -43,6 +50,7 @@ export class AuditLog {
       user_agent: event.userAgent?.slice(0, 512) ?? null,
       details: event.details ? JSON.stringify(event.details) : null,
     });
+    for (const observer of this.observers) observer(event);
   }
 
   async query(q: AuditQuery): Promise<{ events: AuditRecord[]; total: number }> {

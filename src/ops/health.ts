@@ -1,0 +1,75 @@
+import { Router } from 'express';
+import type { AuthenticationBackend } from '../authn/backend';
+import { type Database, migrationsCurrent } from '../storage/db';
+import type { Metrics } from './metrics';
+
+export interface HealthDeps {
+  db: Database;
+  backends: readonly AuthenticationBackend[];
+  metrics: Metrics;
+}
+
+export interface CheckResult {
+  ok: boolean;
+  ms: number;
+  /** Why it failed; only shown on the separate ops port (it can name internal hosts). */
+  error?: string;
+}
+
+const CHECK_TIMEOUT_MS = 5000;
+
+async function timed(work: () => Promise<unknown>): Promise<CheckResult> {
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+    });
+    const result = await Promise.race([work(), timeout]);
+    if (result === false) return { ok: false, ms: Date.now() - started, error: 'not current' };
+    return { ok: true, ms: Date.now() - started };
+  } catch (error) {
+    return { ok: false, ms: Date.now() - started, error: (error as Error).message.slice(0, 300) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Readiness: the shared database answers, its schema is at the latest
+ * migration, and every configured authentication backend passes its startup
+ * check (directories reachable). Checks run in parallel, each bounded.
+ */
+export async function readiness(deps: HealthDeps): Promise<{ ready: boolean; checks: Record<string, CheckResult> }> {
+  const entries: [string, () => Promise<unknown>][] = [
+    ['database', () => deps.db.knex.raw('select 1')],
+    ['migrations', () => migrationsCurrent(deps.db.knex)],
+    ...deps.backends.map((b): [string, () => Promise<unknown>] => [`backend:${b.name}`, () => b.startupCheck()]),
+  ];
+  const results = await Promise.all(entries.map(async ([name, work]) => [name, await timed(work)] as const));
+  const checks = Object.fromEntries(results);
+  return { ready: results.every(([, r]) => r.ok), checks };
+}
+
+/**
+ * GET /health/live (the process answers), /health/ready (see `readiness`)
+ * and /metrics (Prometheus text format). `detailed` adds failure messages.
+ */
+export function opsRoutes(deps: HealthDeps, options: { detailed: boolean; metrics: boolean }): Router {
+  const router = Router();
+  router.get('/health/live', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ status: 'live' });
+  });
+  router.get('/health/ready', async (_req, res) => {
+    const { ready, checks } = await readiness(deps);
+    const shown = options.detailed ? checks : Object.fromEntries(Object.entries(checks).map(([name, r]) => [name, { ok: r.ok, ms: r.ms }]));
+    res.status(ready ? 200 : 503).set('Cache-Control', 'no-store').json({ status: ready ? 'ready' : 'not_ready', checks: shown });
+  });
+  if (options.metrics) {
+    router.get('/metrics', async (_req, res) => {
+      const { contentType, body } = await deps.metrics.render();
+      res.set('Cache-Control', 'no-store').type(contentType).send(body);
+    });
+  }
+  return router;
+}
