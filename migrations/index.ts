@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as core from './001_core';
 import * as admin from './003_admin';
+import * as ops from './004_ops';
 
 /**
  * Migrations in order. Listed explicitly (not read from a directory) so the same
@@ -10,4 +11,5 @@ import * as admin from './003_admin';
 export const MIGRATIONS: { name: string; migration: Knex.Migration }[] = [
   { name: '001_core', migration: core },
   { name: '003_admin', migration: admin },
+  { name: '004_ops', migration: ops },
 ];

@@ -6,6 +6,8 @@ import { errorHandler } from './http/error-handler';
 import { loginRoutes } from './web/login-routes';
 import { API_PREFIX, adminRouter } from './admin/routes';
 import { errorPage } from './web/views';
+import { requestLogger } from './ops/request-log';
+import { opsRoutes } from './ops/health';
 
 /**
  * The express application without listen(), so tests drive it with supertest
@@ -25,6 +27,9 @@ export function createApp(services: Services): Express {
     res.set('X-Request-Id', res.locals.requestId as string);
     next();
   });
+  app.use(requestLogger(services.logger, services.metrics));
+  // Without a separate ops port, health and metrics share the main port (summary answers only).
+  if (services.config.ops.port === undefined) app.use(opsRoutes(services, { detailed: false, metrics: services.config.ops.metrics }));
   app.use(
     helmet({
       contentSecurityPolicy: {

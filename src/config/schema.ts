@@ -117,6 +117,24 @@ export const ticketsSchema = z
   })
   .prefault({});
 
+export const opsSchema = z
+  .strictObject({
+    /** Separate plain-HTTP port for /health/live, /health/ready and /metrics; unset = served on the main HTTPS port. */
+    port: z.number().int().min(0).max(65535).optional(),
+    /** Address the ops port binds to (0.0.0.0 in containers, so the load balancer and Prometheus reach it). */
+    host: z.string().default('127.0.0.1'),
+    /** Serve /metrics (Prometheus text format). */
+    metrics: z.boolean().default(true),
+    /** Failed logins per client address (IPv4, or IPv6 /64) per window, across all instances; 0 = off. */
+    clientThrottle: z
+      .strictObject({
+        maxFailures: z.number().int().min(0).max(1_000_000).default(100),
+        windowSeconds: positiveSeconds.max(86400).default(600),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
 export const loggingSchema = z
   .strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -140,6 +158,7 @@ export const configSchema = z.strictObject({
   accounts: accountsSchema,
   tickets: ticketsSchema,
   logging: loggingSchema,
+  ops: opsSchema,
   api: apiSchema,
   /** Authentication backends, in the order they are asked (internal is always available). */
   authentication: z

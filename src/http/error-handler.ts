@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import type { Logger } from '../shared/logger';
-import { ConflictError, InputError, NotFoundError, PolicyError, UnavailableError } from '../shared/errors';
+import { ConflictError, HttpError, InputError, NotFoundError, PolicyError, UnavailableError } from '../shared/errors';
 import { isDatabaseDown } from '../authn/login-service';
 import { errorPage } from '../web/views';
 
@@ -11,12 +11,38 @@ export interface Problem {
   status: number;
   detail: string;
   errors?: { field?: string; rule: string; message: string }[];
+  /** RFC 9457 extension members (e.g. lockedUntil). */
+  [extension: string]: unknown;
 }
 
 export const PROBLEM_BASE = 'https://portcullis.dev/problems/';
 
+const HTTP_TITLES: Record<number, string> = {
+  400: 'Invalid request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not found',
+  409: 'Conflict',
+  412: 'Precondition failed',
+  415: 'Unsupported media type',
+  422: 'Validation failed',
+  423: 'Locked',
+  428: 'Precondition required',
+  503: 'Service unavailable',
+};
+
 /** Maps any thrown value to a status and a message safe to show; internals stay in the log. */
 export function classify(error: unknown): Problem {
+  if (error instanceof HttpError) {
+    return {
+      ...error.extensions,
+      type: `${PROBLEM_BASE}${error.code.replace(/_/g, '-')}`,
+      title: HTTP_TITLES[error.status] ?? 'Request refused',
+      status: error.status,
+      detail: error.message,
+      ...(error.fields.length ? { errors: error.fields } : {}),
+    };
+  }
   if (error instanceof InputError) {
     return { type: `${PROBLEM_BASE}invalid-request`, title: 'Invalid request', status: error.status, detail: error.message, ...(error.fields.length ? { errors: error.fields } : {}) };
   }

@@ -63,3 +63,20 @@ export class ConflictError extends Error {
     this.name = 'ConflictError';
   }
 }
+
+/**
+ * A refusal at the HTTP edge with its own status and stable code (401, 403,
+ * 412, 415, 422 validation...). `extensions` become extra problem members.
+ */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly fields: { field?: string; rule: string; message: string }[] = [],
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}

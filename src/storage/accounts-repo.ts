@@ -62,7 +62,7 @@ interface AccountRow {
 
 const num = (v: number | string | null): number | null => (v === null ? null : Number(v));
 
-function toAccount(row: AccountRow): Account {
+export function toAccount(row: AccountRow): Account {
   return {
     id: Number(row.id),
     username: row.username,

@@ -1,0 +1,184 @@
+import type { AccountChanges, Account } from '../../storage/accounts-repo';
+import { ConflictError } from '../../shared/errors';
+import { accountView, etagOf, listAccounts, lockoutView } from '../account-views';
+import { apiError } from '../error-codes';
+import { actorOf } from '../guard';
+import { type ApiResult, type ApiRoute, defineRoute } from '../route-kit';
+import {
+  accountCreateSchema,
+  accountIdParams,
+  accountListQuery,
+  accountListSchema,
+  accountSchema,
+  accountUpdateSchema,
+  lockoutStateSchema,
+  passwordResetSchema,
+} from '../schemas';
+import { type AdminDeps, page } from './context';
+
+const IF_MATCH_HEADER = {
+  name: 'If-Match',
+  required: true,
+  description: 'The ETag from GET /accounts/{id} (the account version, quoted). "*" overwrites whatever is there.',
+};
+
+/**
+ * Whether an If-Match header admits the current ETag (RFC 9110 §13.1.1:
+ * strong comparison, so weak tags never match). A missing header is refused
+ * with 428 rather than treated as "*": silent overwrites are what it prevents.
+ */
+export function checkIfMatch(header: string | undefined, current: string): void {
+  if (header === undefined || header.trim() === '') throw apiError('PRECONDITION_REQUIRED');
+  if (header.trim() === '*') return;
+  const tags = header.split(',').map((tag) => tag.trim());
+  if (!tags.includes(current)) throw apiError('PRECONDITION_FAILED', `The account is at ETag ${current}; it was changed since you read it. Reload it and try again.`);
+}
+
+export function accountRoutes(deps: AdminDeps): ApiRoute[] {
+  const { accountService, lockouts, policy, clock, db } = deps.services;
+
+  async function viewOf(account: Account) {
+    return accountView(account, await lockouts.get(account.usernameKey), clock.now(), policy.get().password.maxAgeDays);
+  }
+
+  async function answer(status: number, account: Account, extraHeaders: Record<string, string> = {}): Promise<ApiResult> {
+    return { status, body: await viewOf(account), headers: { ETag: etagOf(account), ...extraHeaders } };
+  }
+
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/accounts',
+      access: 'admin',
+      tag: 'accounts',
+      summary: 'List accounts (paged; filter by role, source, state, locked, name)',
+      query: accountListQuery,
+      responses: { 200: { description: 'A page of accounts ordered by username.', schema: accountListSchema } },
+      async handle({ query }) {
+        const now = clock.now();
+        const { items, total } = await listAccounts(db.knex, query, now);
+        const maxAgeDays = policy.get().password.maxAgeDays;
+        return { status: 200, body: { items: items.map(({ account, lockout }) => accountView(account, lockout, now, maxAgeDays)), total, ...page(query) } };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/accounts',
+      access: 'admin',
+      tag: 'accounts',
+      summary: 'Create an internal account',
+      description: 'A new administrator counts against MaxAdministratorCount (409 administrator-limit when full). A password is checked against the password policy.',
+      body: accountCreateSchema,
+      responses: { 201: { description: 'Created.', schema: accountSchema, headers: { Location: 'URL of the new account.', ETag: 'Its version.' } } },
+      errors: [409],
+      async handle({ req, body, caller }) {
+        const account = await accountService.create(body, actorOf(req, caller));
+        return answer(201, account, { Location: `${req.baseUrl}/accounts/${account.id}` });
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/accounts/{id}',
+      access: 'admin',
+      tag: 'accounts',
+      summary: 'One account, with its lockout state',
+      params: accountIdParams,
+      responses: { 200: { description: 'The account.', schema: accountSchema, headers: { ETag: 'The account version; send it in If-Match to update.' } } },
+      async handle({ params }) {
+        return answer(200, await accountService.get(params.id));
+      },
+    }),
+    defineRoute({
+      method: 'patch',
+      path: '/accounts/{id}',
+      access: 'admin',
+      tag: 'accounts',
+      summary: 'Change display name, e-mail, description, role or enabled',
+      description:
+        'Needs If-Match (428 without it, 412 when the account changed meanwhile). Promotion counts against MaxAdministratorCount; ' +
+        'the last enabled administrator cannot be demoted or disabled (409). Disabling revokes the account\'s tokens.',
+      params: accountIdParams,
+      body: accountUpdateSchema,
+      requestHeaders: [IF_MATCH_HEADER],
+      responses: { 200: { description: 'The updated account.', schema: accountSchema, headers: { ETag: 'The new version.' } } },
+      errors: [409, 412, 428],
+      async handle({ req, params, body, caller }) {
+        const current = await accountService.get(params.id);
+        const ifMatch = req.get('if-match');
+        checkIfMatch(ifMatch, etagOf(current));
+        const changes: AccountChanges = Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined));
+        const actor = actorOf(req, caller);
+        let updated: Account;
+        try {
+          updated = await accountService.update(params.id, changes, actor, ifMatch?.trim() === '*' ? undefined : current.version);
+        } catch (error) {
+          // Someone else's write landed between our read and our conditional update.
+          if (error instanceof ConflictError && error.code === 'version_mismatch') throw apiError('PRECONDITION_FAILED');
+          throw error;
+        }
+        if (current.enabled && !updated.enabled) await deps.tokens.revokeAllFor(updated.id, 'account_disabled', actor);
+        return answer(200, updated);
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/accounts/{id}',
+      access: 'admin',
+      tag: 'accounts',
+      summary: 'Delete an account (its tokens go with it)',
+      description: 'The last enabled administrator cannot be deleted (409 last-administrator).',
+      params: accountIdParams,
+      responses: { 204: { description: 'Deleted.' } },
+      errors: [409],
+      async handle({ req, params, caller }) {
+        await accountService.delete(params.id, actorOf(req, caller));
+        return { status: 204 };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/accounts/{id}/password',
+      access: 'admin',
+      tag: 'accounts',
+      summary: 'Set a new password, by default forcing a change at the next sign-in',
+      description: 'The password policy and history apply. Revokes the account\'s tokens (except the one making this call).',
+      params: accountIdParams,
+      body: passwordResetSchema,
+      responses: { 204: { description: 'Password set.' } },
+      async handle({ req, params, body, caller }) {
+        const account = await accountService.get(params.id);
+        const actor = actorOf(req, caller);
+        await accountService.setPassword(account, body.password, { mustChange: body.mustChangePassword, actor });
+        await deps.tokens.revokeAllFor(account.id, 'password_reset', actor, caller.token.id);
+        return { status: 204 };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/accounts/{id}/unlock',
+      access: 'admin',
+      tag: 'accounts',
+      summary: 'Clear the failed sign-in count and any lock',
+      params: accountIdParams,
+      responses: { 200: { description: 'The lockout state afterwards.', schema: lockoutStateSchema } },
+      async handle({ req, params, caller }) {
+        const account = await accountService.get(params.id);
+        await accountService.unlock(account.username, actorOf(req, caller));
+        return { status: 200, body: lockoutView(await lockouts.get(account.usernameKey), clock.now()) };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/accounts/{id}/lockout',
+      access: 'admin',
+      tag: 'accounts',
+      summary: 'Failed sign-in count and lock of one account',
+      params: accountIdParams,
+      responses: { 200: { description: 'The lockout state.', schema: lockoutStateSchema } },
+      async handle({ params }) {
+        const account = await accountService.get(params.id);
+        return { status: 200, body: lockoutView(await lockouts.get(account.usernameKey), clock.now()) };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,117 @@
+import type { LoginResult } from '../../authn/login-service';
+import type { Account } from '../../storage/accounts-repo';
+import { NotFoundError, UnavailableError } from '../../shared/errors';
+import type { ApiToken, TokenContext } from '../api-tokens';
+import { isoTime } from '../account-views';
+import { apiError } from '../error-codes';
+import { actorOf, wwwAuthenticate } from '../guard';
+import { type ApiResult, type ApiRoute, defineRoute } from '../route-kit';
+import { issuedTokenSchema, pageOf, tokenIdParams, tokenInfoSchema, tokenListQuery, tokenRequestSchema } from '../schemas';
+import { type AdminDeps, page, requestContext } from './context';
+
+export function tokenInfo(token: ApiToken) {
+  return { id: token.id, username: token.username, scope: token.scope, clientIp: token.clientIp, createdAt: isoTime(token.createdAt), expiresAt: isoTime(token.expiresAt) };
+}
+
+/** Turns a successful login into a token answer; a pending password change yields only a password-change token. */
+export async function issueFor(deps: AdminDeps, account: Account, passwordChange: 'initial' | 'expired' | undefined, context: TokenContext): Promise<ApiResult> {
+  const scope = passwordChange ? 'password_change' : 'full';
+  const { secret, token } = await deps.tokens.issue(account, scope, context);
+  return {
+    status: 201,
+    body: {
+      token: secret,
+      tokenType: 'Bearer',
+      id: token.id,
+      scope,
+      expiresAt: isoTime(token.expiresAt),
+      ...(passwordChange ? { passwordChange } : {}),
+      account: { id: account.id, username: account.username, role: account.role },
+    },
+  };
+}
+
+/** Login refusals as API problems: the same outcomes, and the same deliberate vagueness, as the login page. */
+function refusal(result: Exclude<LoginResult, { status: 'success' }>): Error {
+  switch (result.status) {
+    case 'invalid':
+      return apiError('INVALID_CREDENTIALS');
+    case 'locked':
+      return apiError('ACCOUNT_LOCKED', undefined, [], { lockedUntil: isoTime(result.lockedUntil) });
+    case 'disabled':
+      return apiError('ACCOUNT_DISABLED');
+    case 'account_state':
+      return apiError('ACCOUNT_STATE', `The directory refused this account (${result.reason.replace(/_/g, ' ')}).`, [], { reason: result.reason });
+    case 'unavailable':
+      return new UnavailableError(result.dependency, result.message);
+  }
+}
+
+export function tokenRoutes(deps: AdminDeps): ApiRoute[] {
+  const { loginService } = deps.services;
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/tokens',
+      access: 'public',
+      tag: 'tokens',
+      summary: 'Exchange a username and password for a short-lived bearer token',
+      description:
+        'Same checks as the login page: lockout (MaxAllowedLoginFailureCount / UserLockoutTimeout), disabled accounts, directory states and password expiry. ' +
+        'When the password must be changed first, the token has scope "password_change" and allows only GET /me, POST /me/password and DELETE /tokens/current.',
+      body: tokenRequestSchema,
+      responses: { 201: { description: 'Token issued.', schema: issuedTokenSchema } },
+      errors: [401, 403, 423, 503],
+      async handle({ req, body }) {
+        const context = requestContext(req, 'api_token');
+        const result = await loginService.login({ username: body.username, password: body.password }, context);
+        if (result.status !== 'success') {
+          if (result.status === 'invalid') req.res?.set('WWW-Authenticate', wwwAuthenticate());
+          throw refusal(result);
+        }
+        return issueFor(deps, result.account, result.passwordChange, { ...context, channel: 'credentials' });
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/tokens',
+      access: 'admin',
+      tag: 'tokens',
+      summary: 'List unexpired tokens (never the token values)',
+      query: tokenListQuery,
+      responses: { 200: { description: 'A page of tokens, newest first.', schema: pageOf(tokenInfoSchema, 'TokenPage') } },
+      async handle({ query }) {
+        const { tokens, total } = await deps.tokens.list(query);
+        return { status: 200, body: { items: tokens.map(tokenInfo), total, ...page(query) } };
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/tokens/current',
+      access: 'account',
+      tag: 'tokens',
+      summary: 'Revoke the token used for this call (sign out of the API)',
+      responses: { 204: { description: 'Revoked.' } },
+      async handle({ req, caller }) {
+        await deps.tokens.revoke(caller.token, 'signed_out', actorOf(req, caller));
+        return { status: 204 };
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/tokens/{id}',
+      access: 'admin',
+      tag: 'tokens',
+      summary: "Revoke any account's token by its id",
+      params: tokenIdParams,
+      responses: { 204: { description: 'Revoked.' } },
+      async handle({ req, params, caller }) {
+        const token = await deps.tokens.find(params.id);
+        if (!token || !(await deps.tokens.revoke(token, 'revoked_by_administrator', actorOf(req, caller)))) {
+          throw new NotFoundError(`No active token with id ${params.id}.`);
+        }
+        return { status: 204 };
+      },
+    }),
+  ];
+}

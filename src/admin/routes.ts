@@ -1,0 +1,56 @@
+import { Router } from 'express';
+import type { Services } from '../services';
+import { ApiTokenService } from './api-tokens';
+import { ApiGuard } from './guard';
+import { type OpenApiDocument, buildOpenApi } from './openapi';
+import { type ApiRoute, defineRoute, mountRoute } from './route-kit';
+import type { AdminDeps } from './handlers/context';
+import { accountRoutes } from './handlers/accounts';
+import { auditRoutes } from './handlers/audit';
+import { meRoutes } from './handlers/me';
+import { systemRoutes } from './handlers/system';
+import { tokenRoutes } from './handlers/tokens';
+
+export const API_PREFIX = '/api/v1';
+
+export function adminDeps(services: Services): AdminDeps {
+  const tokens = new ApiTokenService(services.db.knex, services.audit, services.clock, () => services.config.api.tokenTtlSeconds);
+  return { services, tokens };
+}
+
+/** Every /api/v1 route, in registration order (specific paths before parameterised ones). */
+export function apiRoutes(deps: AdminDeps): ApiRoute[] {
+  const routes = [...tokenRoutes(deps), ...meRoutes(deps), ...accountRoutes(deps), ...auditRoutes(deps), ...systemRoutes(deps)];
+  let document: OpenApiDocument | undefined;
+  routes.push(
+    defineRoute({
+      method: 'get',
+      path: '/openapi.json',
+      access: 'public',
+      tag: 'system',
+      summary: 'This API described as OpenAPI 3.1 (generated from the request and response schemas)',
+      responses: { 200: { description: 'The OpenAPI document.' } },
+      async handle() {
+        document ??= buildOpenApi(routes);
+        return { status: 200, body: document };
+      },
+    }),
+  );
+  return routes;
+}
+
+/**
+ * The administration API, mounted at /api/v1 by createApp. Responses are never
+ * cached (tokens, account data); errors reach the central handler, which
+ * renders application/problem+json for /api paths.
+ */
+export function adminRouter(services: Services, deps: AdminDeps = adminDeps(services)): Router {
+  const router = Router();
+  router.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
+  const guard = new ApiGuard(deps.tokens, services.accounts, services.audit, services.clock);
+  for (const route of apiRoutes(deps)) mountRoute(router, route, guard);
+  return router;
+}

@@ -1,0 +1,274 @@
+import { z } from 'zod';
+import { MAX_PASSWORD_BYTES } from '../accounts/account-service';
+import { MAX_USERNAME_LENGTH } from '../shared/username';
+
+/**
+ * Every request and response shape of /api/v1, as zod schemas. Requests are
+ * validated with these (objects are strict: unknown fields are rejected) and
+ * the OpenAPI document is generated from the very same objects.
+ */
+
+// ---------- building blocks ----------
+
+const isoTime = z.iso.datetime({ offset: true }).meta({ description: 'RFC 3339 date-time (UTC).' });
+const nullableIsoTime = isoTime.nullable();
+
+/** Query-string integers arrive as text: digits only, then range-checked. */
+function intParam(min: number, max: number, description: string) {
+  return z
+    .string()
+    .regex(/^\d{1,9}$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .meta({ description });
+}
+
+const booleanParam = (description: string) =>
+  z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .meta({ description });
+
+const pageParams = {
+  offset: intParam(0, 1_000_000_000, 'Items to skip (default 0).').optional(),
+  limit: intParam(1, 500, 'Items per page, 1-500 (default 50).').optional(),
+};
+
+const password = z.string().min(1).max(MAX_PASSWORD_BYTES).meta({ format: 'password' });
+const username = z.string().min(1).max(MAX_USERNAME_LENGTH);
+const role = z.enum(['user', 'admin']);
+const displayName = z.string().max(256).nullable();
+const email = z.email().max(320).nullable();
+const description = z.string().max(4096).nullable();
+
+export function pageOf<T extends z.ZodType>(item: T, id: string) {
+  return z
+    .object({
+      items: z.array(item),
+      total: z.number().int().meta({ description: 'Items matching the filters, over all pages.' }),
+      offset: z.number().int(),
+      limit: z.number().int(),
+    })
+    .meta({ id });
+}
+
+export const problemSchema = z
+  .object({
+    type: z.string().meta({ description: 'Stable URI naming the kind of problem, e.g. https://portcullis.dev/problems/administrator-limit.' }),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().meta({ description: 'Human-readable explanation of this occurrence.' }),
+    errors: z
+      .array(z.object({ field: z.string().optional(), rule: z.string(), message: z.string() }))
+      .optional()
+      .meta({ description: 'For validation problems: each offending field and the rule it broke.' }),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details (application/problem+json).' });
+
+// ---------- path parameters ----------
+
+/** Path ids: anything but a positive integer cannot name an account, so it is a 404, not a 422. */
+export const accountIdParams = z.strictObject({
+  id: z.string().regex(/^[1-9]\d{0,9}$/).transform(Number).meta({ description: 'Account id.' }),
+});
+
+export const tokenIdParams = z.strictObject({
+  id: z.string().regex(/^tok_[A-Za-z0-9]{16,28}$/).meta({ description: 'Token id (tok_...), not the token itself.' }),
+});
+
+// ---------- tokens ----------
+
+export const tokenRequestSchema = z
+  .strictObject({
+    username,
+    password,
+  })
+  .meta({ id: 'TokenRequest', description: 'Credentials, checked exactly like the login page (lockout, disabled accounts, password expiry).' });
+
+export const tokenScope = z.enum(['full', 'password_change']).meta({
+  description: '"password_change": the password must be changed first; the token may only call GET /me, POST /me/password and DELETE /tokens/current.',
+});
+
+export const issuedTokenSchema = z
+  .object({
+    token: z.string().meta({ description: 'The bearer token. Shown only here; Portcullis stores only its SHA-256.' }),
+    tokenType: z.literal('Bearer'),
+    id: z.string().meta({ description: 'Public handle, for listing and revocation.' }),
+    scope: tokenScope,
+    expiresAt: isoTime,
+    passwordChange: z.enum(['initial', 'expired']).optional().meta({ description: 'Why the password must be changed (only with scope password_change).' }),
+    account: z.object({ id: z.number().int(), username: z.string(), role }),
+  })
+  .meta({ id: 'IssuedToken' });
+
+export const tokenInfoSchema = z
+  .object({
+    id: z.string(),
+    username: z.string(),
+    scope: tokenScope,
+    clientIp: z.string().nullable(),
+    createdAt: isoTime,
+    expiresAt: isoTime,
+  })
+  .meta({ id: 'TokenInfo' });
+
+export const tokenListQuery = z.strictObject({ username: username.optional(), ...pageParams });
+
+// ---------- accounts ----------
+
+export const lockoutStateSchema = z
+  .object({
+    failureCount: z.number().int().meta({ description: 'Consecutive failed sign-ins counting towards MaxAllowedLoginFailureCount.' }),
+    locked: z.boolean(),
+    lockedUntil: nullableIsoTime,
+  })
+  .meta({ id: 'LockoutState' });
+
+export const accountSchema = z
+  .object({
+    id: z.number().int(),
+    username: z.string(),
+    displayName: z.string().nullable(),
+    email: z.string().nullable(),
+    description: z.string().nullable(),
+    role,
+    enabled: z.boolean(),
+    source: z.string().meta({ description: '"internal" or the directory backend that vouches for the account.' }),
+    hasPassword: z.boolean(),
+    legacyPasswordHash: z.boolean().meta({ description: 'The stored hash is an imported NEC CAS MD5 hash (re-hashed at the next sign-in).' }),
+    mustChangePassword: z.boolean(),
+    passwordChangedAt: nullableIsoTime,
+    passwordExpiresAt: nullableIsoTime.meta({ description: 'When the password max age runs out (null when passwords do not expire).' }),
+    lastLoginAt: nullableIsoTime,
+    createdAt: isoTime,
+    updatedAt: isoTime,
+    version: z.number().int().meta({ description: 'Also the ETag; send it back in If-Match when updating.' }),
+    lockout: lockoutStateSchema,
+  })
+  .meta({ id: 'Account' });
+
+export const accountListSchema = pageOf(accountSchema, 'AccountPage');
+
+export const accountListQuery = z.strictObject({
+  role: role.optional(),
+  source: z.string().min(1).max(32).optional().meta({ description: '"internal" or a backend name.' }),
+  state: z.enum(['enabled', 'disabled']).optional(),
+  locked: booleanParam('true: only accounts locked now; false: only accounts not locked.').optional(),
+  search: z.string().min(1).max(MAX_USERNAME_LENGTH).optional().meta({ description: 'Substring of the username (case-insensitive).' }),
+  ...pageParams,
+});
+
+export const accountCreateSchema = z
+  .strictObject({
+    username,
+    password: password.optional().meta({ description: 'Initial password (checked against the password policy). Omit to create an account that cannot sign in yet.' }),
+    role: role.optional(),
+    displayName: displayName.optional(),
+    email: email.optional(),
+    description: description.optional(),
+    enabled: z.boolean().optional(),
+    mustChangePassword: z.boolean().optional(),
+  })
+  .meta({ id: 'AccountCreate' });
+
+export const accountUpdateSchema = z
+  .strictObject({
+    displayName: displayName.optional(),
+    email: email.optional(),
+    description: description.optional(),
+    role: role.optional(),
+    enabled: z.boolean().optional(),
+  })
+  .refine((changes) => Object.keys(changes).length > 0, { message: 'name at least one field to change' })
+  .meta({ id: 'AccountUpdate', minProperties: 1 });
+
+export const passwordResetSchema = z
+  .strictObject({
+    password,
+    mustChangePassword: z.boolean().default(true).meta({ description: 'Force a change at the next sign-in (default true).' }),
+  })
+  .meta({ id: 'PasswordReset' });
+
+// ---------- me ----------
+
+export const meSchema = accountSchema
+  .pick({
+    id: true,
+    username: true,
+    displayName: true,
+    email: true,
+    role: true,
+    source: true,
+    mustChangePassword: true,
+    passwordChangedAt: true,
+    passwordExpiresAt: true,
+    lastLoginAt: true,
+  })
+  .extend({ tokenScope, tokenExpiresAt: isoTime })
+  .meta({ id: 'Me' });
+
+export const passwordChangeSchema = z
+  .strictObject({
+    currentPassword: password,
+    newPassword: password,
+  })
+  .meta({ id: 'PasswordChange' });
+
+// ---------- audit ----------
+
+export const auditQuery = z.strictObject({
+  username: username.optional().meta({ description: 'Exact username the event is about.' }),
+  event: z.string().min(1).max(64).optional().meta({ description: 'Event type, e.g. login, account_locked, token_issued.' }),
+  from: isoTime.optional().meta({ description: 'Events at or after this time.' }),
+  to: isoTime.optional().meta({ description: 'Events before this time.' }),
+  ...pageParams,
+});
+
+export const auditEventSchema = z
+  .object({
+    id: z.number().int(),
+    at: isoTime,
+    event: z.string(),
+    outcome: z.enum(['success', 'failure', 'info']),
+    username: z.string().nullable(),
+    actor: z.string().nullable().meta({ description: 'Who made the change (an administrator, "cli" or "system").' }),
+    backend: z.string().nullable(),
+    clientIp: z.string().nullable(),
+    userAgent: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()).nullable(),
+  })
+  .meta({ id: 'AuditEvent' });
+
+export const auditPageSchema = pageOf(auditEventSchema, 'AuditPage');
+
+// ---------- policy and stats ----------
+
+const policyValue = z.object({
+  value: z.unknown(),
+  source: z.string().meta({ description: 'The file (or "environment") that set the value, or "default".' }),
+});
+
+export const policySchema = z
+  .object({
+    lockout: z.record(z.string(), policyValue),
+    password: z.record(z.string(), policyValue),
+    administrators: z.record(z.string(), policyValue),
+    accounts: z.record(z.string(), policyValue),
+  })
+  .meta({ id: 'Policy', description: 'The policy in force now. Change it in the config files (reloaded without a restart), not here.' });
+
+export const statsSchema = z
+  .object({
+    accounts: z.object({
+      total: z.number().int(),
+      administrators: z.number().int(),
+      enabled: z.number().int(),
+      disabled: z.number().int(),
+      lockedNow: z.number().int(),
+      mustChangePassword: z.number().int(),
+    }),
+    legacyMd5Hashes: z.number().int().meta({ description: 'Accounts still holding an imported NEC CAS MD5 hash (upgraded to Argon2id at each first sign-in).' }),
+    activeTokens: z.number().int(),
+    maxAdministratorCount: z.number().int(),
+  })
+  .meta({ id: 'Stats' });
