@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as core from './001_core';
+import * as cas from './002_cas';
 import * as admin from './003_admin';
 import * as ops from './004_ops';
 
@@ -10,6 +11,7 @@ import * as ops from './004_ops';
  */
 export const MIGRATIONS: { name: string; migration: Knex.Migration }[] = [
   { name: '001_core', migration: core },
+  { name: '002_cas', migration: cas },
   { name: '003_admin', migration: admin },
   { name: '004_ops', migration: ops },
 ];

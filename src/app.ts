@@ -4,6 +4,8 @@ import helmet from 'helmet';
 import type { Services } from './services';
 import { errorHandler } from './http/error-handler';
 import { loginRoutes } from './web/login-routes';
+import { casErrorRenderer, casValidationRoutes } from './cas/routes';
+import { restTicketRoutes } from './cas/rest-tickets';
 import { API_PREFIX, adminRouter } from './admin/routes';
 import { errorPage } from './web/views';
 import { requestLogger } from './ops/request-log';
@@ -52,6 +54,7 @@ export function createApp(services: Services): Express {
   );
 
   app.use(loginRoutes({ ...services, services: services.servicePort }));
+  app.use(casValidationRoutes(services), restTicketRoutes(services));
   app.use(API_PREFIX, adminRouter(services));
 
   app.use((req, res) => {
@@ -61,6 +64,6 @@ export function createApp(services: Services): Express {
     }
     res.status(404).type('html').send(errorPage('Not found', 'There is nothing at this address.'));
   });
-  app.use(errorHandler(services.logger, []));
+  app.use(errorHandler(services.logger, [casErrorRenderer]));
   return app;
 }

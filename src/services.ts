@@ -23,7 +23,9 @@ import { SessionService } from './tickets/sessions';
 import { type Clock, systemClock } from './shared/clock';
 import { type Logger, createLogger } from './shared/logger';
 import { TokenSigner } from './web/signed-token';
-import { type ServicePort, noServices } from './web/service-port';
+import type { ServicePort } from './web/service-port';
+import { CasProtocol } from './cas/cas-protocol';
+import type { ServiceRegistry } from './cas/service-registry';
 
 /** Everything the HTTP layer and the CLI use, built once from the loaded config. */
 export interface Services {
@@ -51,8 +53,11 @@ export interface Services {
   leases: JobLeases;
   /** Names this process in job leases and logs (host, pid, random suffix). */
   instanceId: string;
-  /** Replaced by the CAS protocol layer when it is wired in. */
   servicePort: ServicePort;
+  /** The CAS protocol layer (validation, proxies, single logout). */
+  cas: CasProtocol;
+  /** Registered CAS services (used by the CLI and the admin API). */
+  serviceRegistry: ServiceRegistry;
   close(): Promise<void>;
 }
 
@@ -85,6 +90,7 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
   const backends = createBackends({ config, accounts, hasher, logger, env });
   const chain = new BackendChain(backends, accounts);
   const loginService = new LoginService(chain, accounts, accountService, lockouts, hasher, policy, audit, clock, logger, clientThrottle);
+  const cas = new CasProtocol({ knex: db.knex, config, clock, logger, tickets, accounts });
   if (options.beforeKeys) await options.beforeKeys(db.knex);
   const signer = new TokenSigner(await keys.getOrCreate('form-signing', clock.now()));
   return {
@@ -110,8 +116,11 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
     clientThrottle,
     leases: new JobLeases(db.knex),
     instanceId: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
-    servicePort: noServices,
+    servicePort: cas.servicePort,
+    cas,
+    serviceRegistry: cas.registry,
     async close() {
+      await cas.stop();
       await Promise.allSettled(backends.map((b) => b.close()));
       await db.knex.destroy();
     },

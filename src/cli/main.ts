@@ -7,6 +7,7 @@ import { migrateToLatest, openDatabase } from '../storage/db';
 import { createLogger } from '../shared/logger';
 import { type Services } from '../services';
 import { ROLES, type Role } from '../storage/accounts-repo';
+import { SERVICE_USAGE, serviceCommand } from './service-commands';
 
 const USAGE = `Usage: portcullis <command>
   start                                   start the HTTPS service
@@ -15,7 +16,8 @@ const USAGE = `Usage: portcullis <command>
   user add NAME [--role admin|user] [--password-stdin]
   user passwd NAME --password-stdin [--must-change]
   user unlock NAME
-  user list`;
+  user list
+${SERVICE_USAGE}`;
 
 class UsageError extends Error {}
 
@@ -136,6 +138,8 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'user':
       return userCommand(rest);
+    case 'service':
+      return serviceCommand(rest, withServices);
     case undefined:
     case 'help':
     case '--help':

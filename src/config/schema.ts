@@ -117,6 +117,31 @@ export const ticketsSchema = z
   })
   .prefault({});
 
+/** CAS protocol layer (service registry, proxy callbacks, single logout). */
+export const casSchema = z
+  .strictObject({
+    /** PEM bundle of CAs trusted (in addition to Node's public roots) for outbound HTTPS: proxy callbacks and single-logout POSTs. */
+    outboundCaFile: z.string().optional(),
+    /** Bound on a proxy callback (pgtUrl) GET; the validation waits for it. */
+    proxyCallbackTimeoutSeconds: positiveSeconds.max(60).default(5),
+    /** How long each instance caches the registered-service list (0 = read the database every time). */
+    serviceCacheSeconds: z.number().int().min(0).max(300).default(5),
+    singleLogout: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        /** Bound on one back-channel logout POST. */
+        timeoutSeconds: positiveSeconds.max(60).default(5),
+        /** Attempts per service before a logout notification is dropped. */
+        maxAttempts: z.number().int().min(1).max(20).default(5),
+        /** Delay before the first retry; doubles on every further attempt. */
+        retryDelaySeconds: positiveSeconds.max(3600).default(30),
+        /** How often each instance looks for due deliveries. */
+        workerIntervalSeconds: positiveSeconds.max(3600).default(10),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
 export const opsSchema = z
   .strictObject({
     /** Separate plain-HTTP port for /health/live, /health/ready and /metrics; unset = served on the main HTTPS port. */
@@ -157,6 +182,7 @@ export const configSchema = z.strictObject({
   administrators: administratorsSchema,
   accounts: accountsSchema,
   tickets: ticketsSchema,
+  cas: casSchema,
   logging: loggingSchema,
   ops: opsSchema,
   api: apiSchema,

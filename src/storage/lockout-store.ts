@@ -6,6 +6,10 @@ export interface LockoutState {
   lockedUntil: number | null;
 }
 
+function toState(row: { failure_count: number | string; locked_until: number | string | null }): LockoutState {
+  return { failureCount: Number(row.failure_count), lockedUntil: row.locked_until === null ? null : Number(row.locked_until) };
+}
+
 /**
  * Failure counters per username key. Every write is one conditional UPDATE
  * evaluated by the database, so concurrent failures add up exactly.
@@ -15,9 +19,7 @@ export class LockoutStore {
 
   async get(usernameKey: string): Promise<LockoutState> {
     const row = await this.db('lockout_state').where({ username_key: usernameKey }).first();
-    return row
-      ? { failureCount: Number(row.failure_count), lockedUntil: row.locked_until === null ? null : Number(row.locked_until) }
-      : { failureCount: 0, lockedUntil: null };
+    return row ? toState(row) : { failureCount: 0, lockedUntil: null };
   }
 
   /**
@@ -46,22 +48,21 @@ export class LockoutStore {
             [now, ...(lockOnFirstFailure ? [until] : []), ...(lockAt !== null ? [lockAt, until] : [])],
           ),
           last_failure_at: now,
-        });
-    if (affected(await update()) === 0) {
-      try {
-        await this.db('lockout_state').insert({
-          username_key: usernameKey,
-          failure_count: 1,
-          locked_until: lockOnFirstFailure ? until : null,
-          last_failure_at: now,
-        });
-      } catch (error) {
-        // Another request inserted the row first: count this failure on it.
-        if (!isUniqueViolation(error)) throw error;
-        await update();
-      }
+          // The state this statement wrote (RETURNING / OUTPUT inserted.*): a later read could
+          // already include other requests' failures, and exactly one request must see the count reach the limit.
+        }, ['failure_count', 'locked_until']);
+    const [updated] = await update();
+    if (updated) return toState(updated);
+    try {
+      const first = { failure_count: 1, locked_until: lockOnFirstFailure ? until : null };
+      await this.db('lockout_state').insert({ username_key: usernameKey, ...first, last_failure_at: now });
+      return toState(first);
+    } catch (error) {
+      // Another request inserted the row first: count this failure on it.
+      if (!isUniqueViolation(error)) throw error;
+      const [row] = await update();
+      return toState(row);
     }
-    return this.get(usernameKey);
   }
 
   async reset(usernameKey: string): Promise<void> {

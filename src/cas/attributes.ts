@@ -1,0 +1,45 @@
+import type { AccountRepository, Account } from '../storage/accounts-repo';
+import { ACCOUNT_ATTRIBUTES } from './constants';
+import type { RegisteredService } from './service-registry';
+import type { Grant } from './tickets';
+import type { ReleasedAttributes } from './responses/model';
+
+type AccountAttribute = (typeof ACCOUNT_ATTRIBUTES)[number];
+
+function fromAccount(account: Account, name: AccountAttribute): string | null {
+  switch (name) {
+    case 'displayName':
+      return account.displayName;
+    case 'mail':
+      return account.email;
+    case 'role':
+      return account.role;
+    case 'username':
+      return account.username;
+  }
+}
+
+const isAccountAttribute = (name: string): name is AccountAttribute => (ACCOUNT_ATTRIBUTES as readonly string[]).includes(name);
+
+/**
+ * The attributes a service may see: only names on its released list, taken
+ * from the local account (displayName, mail, role, username) or else from the
+ * directory attributes captured at login (memberOf, department...). The
+ * account is read only when the service is released an account attribute.
+ */
+export async function releasedAttributes(service: RegisteredService, grant: Grant, accounts: AccountRepository): Promise<ReleasedAttributes> {
+  const values: Record<string, string[]> = {};
+  const needsAccount = service.releasedAttributes.some(isAccountAttribute) && grant.ticket.accountId !== null;
+  const account = needsAccount ? await accounts.findById(grant.ticket.accountId as number) : null;
+  for (const name of service.releasedAttributes) {
+    const own = account && isAccountAttribute(name) ? fromAccount(account, name) : null;
+    const found = own !== null ? [own] : (grant.data.attributes[name] ?? []).filter((v): v is string => typeof v === 'string');
+    if (found.length > 0) values[name] = found;
+  }
+  return {
+    authenticationDate: grant.data.authenticatedAt,
+    longTermAuthenticationRequestTokenUsed: false,
+    isFromNewLogin: grant.data.fromNewLogin,
+    values,
+  };
+}

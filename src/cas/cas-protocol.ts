@@ -1,0 +1,57 @@
+import type { Knex } from 'knex';
+import type { Config } from '../config/schema';
+import type { AccountRepository } from '../storage/accounts-repo';
+import type { TicketRegistry } from '../tickets/registry';
+import type { Clock } from '../shared/clock';
+import type { Logger } from '../shared/logger';
+import type { ServicePort } from '../web/service-port';
+import { OutboundHttp, loadOutboundCa } from './outbound-http';
+import { ProxyGranting } from './proxy';
+import { KnexServiceRegistry } from './service-registry';
+import { CasServicePort } from './service-port';
+import { SingleLogout } from './single-logout';
+import { SingleLogoutStore } from './single-logout-store';
+import { CasTickets } from './tickets';
+import { TicketValidator } from './validate';
+
+export interface CasProtocolDeps {
+  knex: Knex;
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  tickets: TicketRegistry;
+  accounts: AccountRepository;
+}
+
+/** The CAS protocol layer, assembled once by the composition root. */
+export class CasProtocol {
+  readonly registry: KnexServiceRegistry;
+  readonly tickets: CasTickets;
+  readonly singleLogout: SingleLogout;
+  readonly singleLogoutStore: SingleLogoutStore;
+  readonly proxies: ProxyGranting;
+  readonly validator: TicketValidator;
+  readonly servicePort: ServicePort;
+  private readonly http: OutboundHttp;
+
+  constructor(deps: CasProtocolDeps) {
+    const { config, clock, logger } = deps;
+    this.http = new OutboundHttp(loadOutboundCa(config.cas.outboundCaFile));
+    this.registry = new KnexServiceRegistry(deps.knex, clock, config.cas.serviceCacheSeconds);
+    this.tickets = new CasTickets(deps.tickets, clock, () => ({
+      serviceTicketSeconds: config.tickets.serviceTicketLifetimeSeconds,
+      proxyGrantingTicketSeconds: config.tickets.proxyGrantingTicketLifetimeSeconds,
+    }));
+    this.singleLogoutStore = new SingleLogoutStore(deps.knex);
+    this.singleLogout = new SingleLogout(this.singleLogoutStore, this.registry, this.http, clock, logger, () => config.cas.singleLogout);
+    this.proxies = new ProxyGranting(this.tickets, this.registry, this.http, logger, () => config.cas.proxyCallbackTimeoutSeconds * 1000);
+    this.validator = new TicketValidator(this.tickets, this.registry, deps.accounts, this.proxies, this.singleLogout);
+    this.servicePort = new CasServicePort(this.registry, this.tickets, this.singleLogout);
+    this.singleLogout.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.singleLogout.stop();
+    this.http.close();
+  }
+}

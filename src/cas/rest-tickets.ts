@@ -1,0 +1,129 @@
+import express, { type Request, type Response, Router } from 'express';
+import { MAX_PASSWORD_BYTES } from '../accounts/account-service';
+import type { LoginService } from '../authn/login-service';
+import type { Config } from '../config/schema';
+import { formParams } from '../http/params';
+import type { AuditLog } from '../storage/audit-log';
+import type { SessionService } from '../tickets/sessions';
+import type { Clock } from '../shared/clock';
+import { InputError, NotFoundError } from '../shared/errors';
+import { MAX_USERNAME_LENGTH } from '../shared/username';
+import type { ServicePort } from '../web/service-port';
+import { ENDPOINTS, MAX_SERVICE_LENGTH } from './constants';
+
+export interface RestTicketDeps {
+  config: Config;
+  clock: Clock;
+  loginService: LoginService;
+  sessions: SessionService;
+  servicePort: ServicePort;
+  audit: AuditLog;
+}
+
+const TGT_PATH = /^TGT-[A-Za-z0-9]{1,200}$/;
+
+function text(res: Response, status: number, body: string): void {
+  res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+  res.status(status).type('text/plain; charset=utf-8').send(body.endsWith('\n') ? body : `${body}\n`);
+}
+
+/**
+ * Apereo-style REST tickets (`/cas/v1/tickets`). Credentials go through the
+ * same LoginService as the login page, so lockout, password policy, directory
+ * account states and auditing are identical. Status codes:
+ * 201 TGT created · 400 missing/invalid parameters · 401 wrong credentials ·
+ * 403 account disabled/expired, or a password change is due (which must be
+ * done on the login page first) · 415 not a form body · 423 name locked ·
+ * 503 a directory or the database is unreachable.
+ */
+export function restTicketRoutes(deps: RestTicketDeps): Router {
+  const router = Router();
+  const formBody = express.raw({ type: () => true, limit: '64kb' });
+
+  const baseUrl = (req: Request) => deps.config.server.publicUrl?.replace(/\/$/, '') ?? `https://${req.get('host') ?? 'localhost'}`;
+
+  async function sessionFor(tgt: string) {
+    if (!TGT_PATH.test(tgt)) return null;
+    return deps.sessions.find(tgt);
+  }
+
+  router.post(ENDPOINTS.restTickets, formBody, async (req, res) => {
+    const form = formParams(req);
+    const username = form.get('username')?.trim() ?? '';
+    const password = form.get('password') ?? '';
+    if (username.length === 0 || password.length === 0) throw new InputError("'username' and 'password' are both required.");
+    if (username.length > MAX_USERNAME_LENGTH) throw new InputError(`The username is longer than ${MAX_USERNAME_LENGTH} characters.`);
+    if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) throw new InputError(`The password is longer than ${MAX_PASSWORD_BYTES} bytes.`);
+    // eslint-disable-next-line no-control-regex -- a control character is never part of a valid name
+    if (/[\u0000-\u001f\u007f]/.test(username)) throw new InputError('The username contains control characters.');
+
+    const result = await deps.loginService.login({ username, password }, { clientIp: req.ip ?? null, userAgent: req.get('user-agent')?.slice(0, 512) ?? null, channel: 'rest' });
+    switch (result.status) {
+      case 'success': {
+        if (result.passwordChange) {
+          text(res, 403, 'The password must be changed before this account can be used: sign in on the login page (/cas/login) and choose a new password first.');
+          return;
+        }
+        const tgt = await deps.sessions.create(result.account.username, result.account.id, {
+          authenticatedAt: result.authenticatedAt,
+          backend: result.backend,
+          attributes: result.principal.attributes,
+        });
+        const location = `${baseUrl(req)}${ENDPOINTS.restTickets}/${tgt}`;
+        res.location(location);
+        text(res, 201, tgt);
+        return;
+      }
+      case 'invalid':
+        text(res, 401, 'Invalid username or password.');
+        return;
+      case 'locked':
+        text(res, 423, 'This account is temporarily locked because of too many failed sign-in attempts. Try again later.');
+        return;
+      case 'disabled':
+        text(res, 403, 'This account is disabled.');
+        return;
+      case 'account_state':
+        text(res, 403, `The directory refused this account (${result.reason.replace(/_/g, ' ')}).`);
+        return;
+      case 'unavailable':
+        text(res, 503, `Sign-in is unavailable: the ${result.dependency} cannot be reached. Try again later.`);
+        return;
+    }
+  });
+
+  router.post(`${ENDPOINTS.restTickets}/:tgt`, formBody, async (req, res) => {
+    const form = formParams(req);
+    const service = form.get('service');
+    if (!service) throw new InputError("'service' is required.");
+    if (service.length > MAX_SERVICE_LENGTH) throw new InputError(`'service' is longer than ${MAX_SERVICE_LENGTH} characters.`);
+    const session = await sessionFor(String(req.params.tgt));
+    if (!session) throw new NotFoundError('No such ticket-granting ticket (it expired or was destroyed).');
+    const check = await deps.servicePort.checkService(service);
+    if (!check.allowed) throw new InputError(check.reason);
+    text(res, 200, await deps.servicePort.issueServiceTicket(session, check.service, false));
+  });
+
+  router.get(`${ENDPOINTS.restTickets}/:tgt`, async (req, res) => {
+    const session = await sessionFor(String(req.params.tgt));
+    if (!session) throw new NotFoundError('No such ticket-granting ticket (it expired or was destroyed).');
+    text(res, 200, session.tgtId);
+  });
+
+  router.delete(`${ENDPOINTS.restTickets}/:tgt`, async (req, res) => {
+    const tgt = String(req.params.tgt);
+    const session = await sessionFor(tgt);
+    if (session) {
+      await deps.sessions.destroy(session.tgtId);
+      deps.servicePort.sessionEnded(session.ticket, session.tgtId);
+      await deps.audit.append(
+        { event: 'logout', outcome: 'success', username: session.ticket.principal, clientIp: req.ip ?? null, userAgent: req.get('user-agent') ?? null, details: { channel: 'rest' } },
+        deps.clock.now(),
+      );
+    }
+    // Idempotent, like Apereo: deleting an unknown or already-destroyed TGT is not an error.
+    text(res, 200, tgt);
+  });
+
+  return router;
+}

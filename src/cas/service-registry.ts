@@ -1,0 +1,306 @@
+import type { Knex } from 'knex';
+import type { Clock } from '../shared/clock';
+import { ConflictError, InputError, NotFoundError } from '../shared/errors';
+import { affected, isUniqueViolation } from '../storage/db';
+import { isXmlName } from './xml';
+import { checkServiceUrl, isPattern, patternProblem, serviceMatcher } from './service-pattern';
+
+export type LogoutType = 'back_channel' | 'none';
+export const LOGOUT_TYPES: readonly LogoutType[] = ['back_channel', 'none'];
+
+/** An application allowed to receive tickets. */
+export interface RegisteredService {
+  id: number;
+  /** Unique, human-chosen name (the CLI and admin API address services by it). */
+  name: string;
+  description: string | null;
+  /** Exact URL, or a pattern when it contains `*` (syntax: src/cas/service-pattern.ts). */
+  serviceUrl: string;
+  /** Patterns are tried in ascending order (then by id); exact URLs always win over patterns. */
+  evaluationOrder: number;
+  enabled: boolean;
+  /** Pattern (https only) the `pgtUrl` must match; null = this service may not obtain proxy-granting tickets. */
+  proxyCallback: string | null;
+  /** Whether proxy tickets may be issued for this service (as `/proxy` targetService). */
+  acceptsProxyTickets: boolean;
+  /** Attribute names released on /p3 and /samlValidate (account: displayName, mail, role, username; others from the directory). */
+  releasedAttributes: string[];
+  /** back_channel: single-logout POST on session end; none: no notification. */
+  logoutType: LogoutType;
+  /** Where the single-logout POST goes; null = the service URL the ticket was issued for. */
+  logoutUrl: string | null;
+  createdAt: number;
+  updatedAt: number;
+  version: number;
+}
+
+export interface ServiceInput {
+  name: string;
+  description?: string | null;
+  serviceUrl: string;
+  evaluationOrder?: number;
+  enabled?: boolean;
+  proxyCallback?: string | null;
+  acceptsProxyTickets?: boolean;
+  releasedAttributes?: string[];
+  logoutType?: LogoutType;
+  logoutUrl?: string | null;
+}
+
+export type ServiceChanges = Partial<ServiceInput>;
+
+/**
+ * The registered-service store and matcher, shared by the protocol endpoints,
+ * the CLI and the admin API. Writes validate the whole record and throw
+ * InputError (with per-field problems), ConflictError (name taken, stale
+ * version) or NotFoundError.
+ */
+export interface ServiceRegistry {
+  list(): Promise<RegisteredService[]>;
+  get(id: number): Promise<RegisteredService | null>;
+  findByName(name: string): Promise<RegisteredService | null>;
+  create(input: ServiceInput): Promise<RegisteredService>;
+  /** `expectedVersion` makes the update conditional (optimistic locking). */
+  update(id: number, changes: ServiceChanges, expectedVersion?: number): Promise<RegisteredService>;
+  delete(id: number): Promise<boolean>;
+  /** The enabled service a URL belongs to (exact URLs first, then patterns in order), or null. */
+  match(serviceUrl: string): Promise<RegisteredService | null>;
+  /** An enabled service by id, from the same (possibly cached) view as `match`. */
+  resolve(id: number): Promise<RegisteredService | null>;
+  /** Checks a service record without storing it; returns the problems found. */
+  validate(input: ServiceInput): { field: string; rule: string; message: string }[];
+}
+
+interface ServiceRow {
+  id: number;
+  name: string;
+  description: string | null;
+  service_url: string;
+  evaluation_order: number;
+  enabled: number | boolean;
+  proxy_callback: string | null;
+  accepts_proxy_tickets: number | boolean;
+  released_attributes: string;
+  logout_type: string;
+  logout_url: string | null;
+  created_at: number | string;
+  updated_at: number | string;
+  version: number;
+}
+
+function toService(row: ServiceRow): RegisteredService {
+  const released: unknown = JSON.parse(row.released_attributes);
+  return {
+    id: Number(row.id),
+    name: row.name,
+    description: row.description,
+    serviceUrl: row.service_url,
+    evaluationOrder: Number(row.evaluation_order),
+    enabled: Boolean(row.enabled),
+    proxyCallback: row.proxy_callback,
+    acceptsProxyTickets: Boolean(row.accepts_proxy_tickets),
+    releasedAttributes: Array.isArray(released) ? released.filter((a): a is string => typeof a === 'string') : [],
+    logoutType: row.logout_type === 'none' ? 'none' : 'back_channel',
+    logoutUrl: row.logout_url,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    version: Number(row.version),
+  };
+}
+
+const MAX_ATTRIBUTES = 100;
+
+/** Every problem with a service record, per field (empty when it can be stored). */
+export function serviceProblems(input: ServiceInput): { field: string; rule: string; message: string }[] {
+  const problems: { field: string; rule: string; message: string }[] = [];
+  const add = (field: string, rule: string, message: string) => problems.push({ field, rule, message });
+  if (typeof input.name !== 'string' || input.name.trim().length === 0 || input.name.length > 128) add('name', 'length', 'name must be 1 to 128 characters');
+  // eslint-disable-next-line no-control-regex -- names are shown in lists and logs
+  else if (/[\u0000-\u001f\u007f]/.test(input.name) || input.name !== input.name.trim()) add('name', 'format', 'name must not contain control characters or surrounding spaces');
+  if (input.description !== undefined && input.description !== null && (typeof input.description !== 'string' || input.description.length > 2000)) add('description', 'length', 'description must be at most 2000 characters');
+  if (typeof input.serviceUrl !== 'string') add('serviceUrl', 'required', 'serviceUrl is required');
+  else {
+    const problem = patternProblem(input.serviceUrl);
+    if (problem) add('serviceUrl', 'format', `serviceUrl ${problem}`);
+  }
+  if (input.evaluationOrder !== undefined && (!Number.isInteger(input.evaluationOrder) || Math.abs(input.evaluationOrder) > 1_000_000)) {
+    add('evaluationOrder', 'range', 'evaluationOrder must be an integer between -1000000 and 1000000');
+  }
+  if (input.proxyCallback !== undefined && input.proxyCallback !== null) {
+    const problem = typeof input.proxyCallback === 'string' ? patternProblem(input.proxyCallback, { httpsOnly: true }) : 'must be a string';
+    if (problem) add('proxyCallback', 'format', `proxyCallback ${problem}`);
+  }
+  if (input.releasedAttributes !== undefined) {
+    if (!Array.isArray(input.releasedAttributes) || input.releasedAttributes.length > MAX_ATTRIBUTES) add('releasedAttributes', 'format', `releasedAttributes must be a list of at most ${MAX_ATTRIBUTES} names`);
+    else {
+      for (const name of input.releasedAttributes) {
+        if (typeof name !== 'string' || !isXmlName(name)) add('releasedAttributes', 'name', `attribute name ${JSON.stringify(name)} must start with a letter or "_" and contain only letters, digits, ".", "_" and "-"`);
+      }
+      if (new Set(input.releasedAttributes).size !== input.releasedAttributes.length) add('releasedAttributes', 'unique', 'releasedAttributes lists a name twice');
+    }
+  }
+  if (input.logoutType !== undefined && !LOGOUT_TYPES.includes(input.logoutType)) add('logoutType', 'enum', `logoutType must be one of ${LOGOUT_TYPES.join(', ')}`);
+  if (input.logoutUrl !== undefined && input.logoutUrl !== null) {
+    const check = typeof input.logoutUrl === 'string' ? checkServiceUrl(input.logoutUrl) : ({ ok: false, reason: 'must be a string' } as const);
+    if (!check.ok) add('logoutUrl', 'format', `logoutUrl ${check.reason}`);
+  }
+  return problems;
+}
+
+interface CompiledService {
+  service: RegisteredService;
+  matches: (candidate: string) => boolean;
+}
+
+interface Snapshot {
+  loadedAt: number;
+  exact: Map<string, RegisteredService>;
+  patterns: CompiledService[];
+  byId: Map<number, RegisteredService>;
+}
+
+/**
+ * Knex-backed registry. Lookups for the protocol (`match`, `resolve`) use an
+ * in-memory snapshot of the enabled services, refreshed after
+ * `cacheSeconds` and immediately after local writes; another instance's
+ * changes are seen within `cacheSeconds`.
+ */
+export class KnexServiceRegistry implements ServiceRegistry {
+  private snapshot: Snapshot | null = null;
+  private generation = 0;
+  private loading: Promise<Snapshot> | null = null;
+
+  constructor(
+    private readonly db: Knex,
+    private readonly clock: Clock,
+    private readonly cacheSeconds: number,
+  ) {}
+
+  async list(): Promise<RegisteredService[]> {
+    const rows = await this.db<ServiceRow>('cas_services').orderBy([{ column: 'evaluation_order' }, { column: 'id' }]);
+    return rows.map(toService);
+  }
+
+  async get(id: number): Promise<RegisteredService | null> {
+    if (!Number.isSafeInteger(id)) return null;
+    const row = await this.db<ServiceRow>('cas_services').where({ id }).first();
+    return row ? toService(row) : null;
+  }
+
+  async findByName(name: string): Promise<RegisteredService | null> {
+    const row = await this.db<ServiceRow>('cas_services').where({ name }).first();
+    return row ? toService(row) : null;
+  }
+
+  validate(input: ServiceInput): { field: string; rule: string; message: string }[] {
+    return serviceProblems(input);
+  }
+
+  async create(input: ServiceInput): Promise<RegisteredService> {
+    this.assertValid(input);
+    const now = this.clock.now();
+    try {
+      const [inserted] = await this.db('cas_services')
+        .insert({ ...this.toRow(input), created_at: now, updated_at: now, version: 1 })
+        .returning('id');
+      const id = typeof inserted === 'object' && inserted !== null ? Number((inserted as { id: number }).id) : Number(inserted);
+      this.invalidate();
+      const created = await this.get(id);
+      if (!created) throw new Error('service vanished right after insert');
+      return created;
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ConflictError('service_name_taken', `A service named "${input.name}" already exists.`);
+      throw error;
+    }
+  }
+
+  async update(id: number, changes: ServiceChanges, expectedVersion?: number): Promise<RegisteredService> {
+    const current = await this.get(id);
+    if (!current) throw new NotFoundError(`No service with id ${id}.`);
+    const merged: ServiceInput = { ...current, ...changes };
+    this.assertValid(merged);
+    const version = expectedVersion ?? current.version;
+    try {
+      const count = affected(
+        await this.db('cas_services')
+          .where({ id, version })
+          .update({ ...this.toRow(merged), updated_at: this.clock.now(), version: version + 1 }),
+      );
+      if (count !== 1) throw new ConflictError('version_mismatch', `Service ${id} was changed by someone else; reload it and try again.`);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ConflictError('service_name_taken', `A service named "${merged.name}" already exists.`);
+      throw error;
+    } finally {
+      this.invalidate();
+    }
+    return (await this.get(id)) as RegisteredService;
+  }
+
+  async delete(id: number): Promise<boolean> {
+    const count = affected(await this.db('cas_services').where({ id }).del());
+    this.invalidate();
+    return count > 0;
+  }
+
+  async match(serviceUrl: string): Promise<RegisteredService | null> {
+    if (!checkServiceUrl(serviceUrl).ok) return null;
+    const snapshot = await this.current();
+    const exact = snapshot.exact.get(serviceUrl);
+    if (exact) return exact;
+    return snapshot.patterns.find((p) => p.matches(serviceUrl))?.service ?? null;
+  }
+
+  async resolve(id: number): Promise<RegisteredService | null> {
+    return (await this.current()).byId.get(id) ?? null;
+  }
+
+  private assertValid(input: ServiceInput): void {
+    const problems = serviceProblems(input);
+    if (problems.length > 0) throw new InputError(`The service is invalid: ${problems.map((p) => p.message).join('; ')}.`, 400, problems);
+  }
+
+  private toRow(input: ServiceInput) {
+    return {
+      name: input.name,
+      description: input.description ?? null,
+      service_url: input.serviceUrl,
+      evaluation_order: input.evaluationOrder ?? 0,
+      enabled: input.enabled ?? true,
+      proxy_callback: input.proxyCallback ?? null,
+      accepts_proxy_tickets: input.acceptsProxyTickets ?? false,
+      released_attributes: JSON.stringify(input.releasedAttributes ?? []),
+      logout_type: input.logoutType ?? 'back_channel',
+      logout_url: input.logoutUrl ?? null,
+    };
+  }
+
+  private invalidate(): void {
+    this.generation++;
+    this.snapshot = null;
+    this.loading = null;
+  }
+
+  private async current(): Promise<Snapshot> {
+    // Real time for the cache age: a test's manual clock must not freeze the cache.
+    if (this.snapshot && Date.now() - this.snapshot.loadedAt < this.cacheSeconds * 1000) return this.snapshot;
+    const generation = this.generation;
+    this.loading ??= this.load(generation).finally(() => {
+      if (this.generation === generation) this.loading = null;
+    });
+    return this.loading;
+  }
+
+  private async load(generation: number): Promise<Snapshot> {
+    const services = (await this.list()).filter((s) => s.enabled);
+    const exact = new Map<string, RegisteredService>();
+    const patterns: CompiledService[] = [];
+    for (const service of services) {
+      if (isPattern(service.serviceUrl)) patterns.push({ service, matches: serviceMatcher(service.serviceUrl) });
+      else if (!exact.has(service.serviceUrl)) exact.set(service.serviceUrl, service);
+    }
+    const snapshot: Snapshot = { loadedAt: Date.now(), exact, patterns, byId: new Map(services.map((s) => [s.id, s])) };
+    // A write during the load makes this view stale: use it for this caller, do not keep it.
+    if (this.generation === generation) this.snapshot = snapshot;
+    return snapshot;
+  }
+}

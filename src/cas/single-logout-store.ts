@@ -1,0 +1,112 @@
+import type { Knex } from 'knex';
+import { affected } from '../storage/db';
+
+export interface SessionParticipant {
+  id: number;
+  tgtKey: string;
+  serviceId: number;
+  serviceUrl: string;
+  ticketId: string;
+}
+
+export interface LogoutDelivery {
+  id: number;
+  serviceId: number | null;
+  url: string;
+  body: string;
+  attempts: number;
+  nextAttemptAt: number;
+}
+
+interface ParticipantRow {
+  id: number | string;
+  tgt_key: string;
+  service_id: number;
+  service_url: string;
+  ticket_id: string;
+}
+
+interface DeliveryRow {
+  id: number | string;
+  service_id: number | null;
+  url: string;
+  body: string;
+  attempts: number;
+  next_attempt_at: number | string;
+}
+
+/**
+ * Storage for single logout: which services took part in a session, and the
+ * queue of logout notifications still to deliver. Every state change is a
+ * conditional statement whose row count decides who won, so any number of
+ * instances can share the queue.
+ */
+export class SingleLogoutStore {
+  constructor(private readonly db: Knex) {}
+
+  async addParticipant(p: Omit<SessionParticipant, 'id'>, now: number, expiresAt: number): Promise<void> {
+    await this.db('cas_session_services').insert({
+      tgt_key: p.tgtKey,
+      service_id: p.serviceId,
+      service_url: p.serviceUrl,
+      ticket_id: p.ticketId,
+      created_at: now,
+      expires_at: expiresAt,
+    });
+  }
+
+  /** Removes and returns a session's participants; a row taken by a concurrent caller is not returned twice. */
+  async takeParticipants(tgtKey: string): Promise<SessionParticipant[]> {
+    const rows = await this.db<ParticipantRow>('cas_session_services').where({ tgt_key: tgtKey });
+    const taken: SessionParticipant[] = [];
+    for (const row of rows) {
+      if (affected(await this.db('cas_session_services').where({ id: row.id }).del()) === 1) {
+        taken.push({ id: Number(row.id), tgtKey: row.tgt_key, serviceId: Number(row.service_id), serviceUrl: row.service_url, ticketId: row.ticket_id });
+      }
+    }
+    return taken;
+  }
+
+  /** Participants of sessions that ended without notice (e.g. purged by another tool). */
+  async purgeParticipants(expiredBefore: number): Promise<number> {
+    return affected(await this.db('cas_session_services').where('expires_at', '<', expiredBefore).del());
+  }
+
+  async enqueue(deliveries: { serviceId: number; url: string; body: string }[], now: number): Promise<void> {
+    if (deliveries.length === 0) return;
+    await this.db('cas_logout_deliveries').insert(
+      deliveries.map((d) => ({ service_id: d.serviceId, url: d.url, body: d.body, attempts: 0, next_attempt_at: now, claimed_until: null, created_at: now })),
+    );
+  }
+
+  async due(now: number, limit: number): Promise<LogoutDelivery[]> {
+    const rows = await this.db<DeliveryRow>('cas_logout_deliveries')
+      .where('next_attempt_at', '<=', now)
+      .andWhere((q) => q.whereNull('claimed_until').orWhere('claimed_until', '<=', now))
+      .orderBy('next_attempt_at')
+      .limit(limit);
+    return rows.map((r) => ({ id: Number(r.id), serviceId: r.service_id === null ? null : Number(r.service_id), url: r.url, body: r.body, attempts: Number(r.attempts), nextAttemptAt: Number(r.next_attempt_at) }));
+  }
+
+  /** Takes a due delivery for one attempt; false when another instance took it first. */
+  async claim(d: LogoutDelivery, now: number, claimedUntil: number): Promise<boolean> {
+    const count = await this.db('cas_logout_deliveries')
+      .where({ id: d.id, attempts: d.attempts })
+      .andWhere((q) => q.whereNull('claimed_until').orWhere('claimed_until', '<=', now))
+      .update({ attempts: d.attempts + 1, claimed_until: claimedUntil });
+    return affected(count) === 1;
+  }
+
+  async complete(id: number): Promise<void> {
+    await this.db('cas_logout_deliveries').where({ id }).del();
+  }
+
+  async reschedule(id: number, nextAttemptAt: number, error: string): Promise<void> {
+    await this.db('cas_logout_deliveries').where({ id }).update({ next_attempt_at: nextAttemptAt, claimed_until: null, last_error: error.slice(0, 500) });
+  }
+
+  async pending(): Promise<(LogoutDelivery & { lastError: string | null })[]> {
+    const rows = await this.db<DeliveryRow & { last_error: string | null }>('cas_logout_deliveries').orderBy('id');
+    return rows.map((r) => ({ id: Number(r.id), serviceId: r.service_id, url: r.url, body: r.body, attempts: Number(r.attempts), nextAttemptAt: Number(r.next_attempt_at), lastError: r.last_error }));
+  }
+}
