@@ -80,10 +80,29 @@ export const tokenIdParams = z.strictObject({
 
 export const tokenRequestSchema = z
   .strictObject({
-    username,
-    password,
+    username: username.optional(),
+    password: password.optional(),
+    ticketGrantingTicket: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .meta({ description: 'A live CAS ticket-granting ticket (TGT-..., from POST /cas/v1/tickets or the TGC cookie) instead of username and password.' }),
   })
-  .meta({ id: 'TokenRequest', description: 'Credentials, checked exactly like the login page (lockout, disabled accounts, password expiry).' });
+  .superRefine((body, ctx) => {
+    const credentials = body.username !== undefined || body.password !== undefined;
+    if (body.ticketGrantingTicket !== undefined && credentials) {
+      ctx.addIssue({ code: 'custom', path: ['ticketGrantingTicket'], message: 'give either username and password, or ticketGrantingTicket, not both' });
+    } else if (body.ticketGrantingTicket === undefined) {
+      if (body.username === undefined) ctx.addIssue({ code: 'custom', path: ['username'], message: 'username is required (or give ticketGrantingTicket)' });
+      if (body.password === undefined) ctx.addIssue({ code: 'custom', path: ['password'], message: 'password is required (or give ticketGrantingTicket)' });
+    }
+  })
+  .meta({
+    id: 'TokenRequest',
+    description:
+      'Either username and password (checked exactly like the login page: lockout, disabled accounts, password expiry), or ticketGrantingTicket.',
+  });
 
 export const tokenScope = z.enum(['full', 'password_change']).meta({
   description: '"password_change": the password must be changed first; the token may only call GET /me, POST /me/password and DELETE /tokens/current.',
@@ -272,3 +291,53 @@ export const statsSchema = z
     maxAdministratorCount: z.number().int(),
   })
   .meta({ id: 'Stats' });
+
+// ---------- CAS services ----------
+
+const serviceFields = {
+  name: z.string().min(1).max(128).meta({ description: 'Unique name (the CLI addresses services by it).' }),
+  description: z.string().max(2000).nullable(),
+  serviceUrl: z.string().min(1).max(4096).meta({ description: 'Exact https URL, or a pattern with * (see the service registry documentation).' }),
+  evaluationOrder: z.number().int().min(0).max(1_000_000).meta({ description: 'Patterns are tried in ascending order; exact URLs always win.' }),
+  enabled: z.boolean(),
+  proxyCallback: z.string().max(4096).nullable().meta({ description: 'Pattern the pgtUrl must match; null: no proxy-granting tickets.' }),
+  acceptsProxyTickets: z.boolean(),
+  releasedAttributes: z.array(z.string().min(1).max(128)).max(100),
+  logoutType: z.enum(['back_channel', 'none']),
+  logoutUrl: z.string().max(4096).nullable(),
+};
+
+export const serviceSchema = z
+  .object({ id: z.number().int(), ...serviceFields, createdAt: isoTime, updatedAt: isoTime, version: z.number().int().meta({ description: 'Also the ETag.' }) })
+  .meta({ id: 'Service' });
+
+export const servicePageSchema = pageOf(serviceSchema, 'ServicePage');
+
+export const serviceListQuery = z.strictObject({
+  enabled: booleanParam('Only enabled (true) or disabled (false) services.').optional(),
+  ...pageParams,
+});
+
+export const serviceCreateSchema = z
+  .strictObject({
+    name: serviceFields.name,
+    serviceUrl: serviceFields.serviceUrl,
+    description: serviceFields.description.optional(),
+    evaluationOrder: serviceFields.evaluationOrder.optional(),
+    enabled: serviceFields.enabled.optional(),
+    proxyCallback: serviceFields.proxyCallback.optional(),
+    acceptsProxyTickets: serviceFields.acceptsProxyTickets.optional(),
+    releasedAttributes: serviceFields.releasedAttributes.optional(),
+    logoutType: serviceFields.logoutType.optional(),
+    logoutUrl: serviceFields.logoutUrl.optional(),
+  })
+  .meta({ id: 'ServiceCreate' });
+
+export const serviceUpdateSchema = serviceCreateSchema
+  .partial()
+  .refine((changes) => Object.keys(changes).length > 0, { message: 'name at least one field to change' })
+  .meta({ id: 'ServiceUpdate', minProperties: 1 });
+
+export const serviceIdParams = z.strictObject({
+  id: z.string().regex(/^[1-9]\d{0,9}$/).transform(Number).meta({ description: 'Service id.' }),
+});

@@ -1,8 +1,8 @@
-import type { LoginResult } from '../../authn/login-service';
+import type { LoginResult, RequestContext } from '../../authn/login-service';
 import type { Account } from '../../storage/accounts-repo';
 import { NotFoundError, UnavailableError } from '../../shared/errors';
 import type { ApiToken, TokenContext } from '../api-tokens';
-import { isoTime } from '../account-views';
+import { isoTime, passwordExpiresAt } from '../account-views';
 import { apiError } from '../error-codes';
 import { actorOf, wwwAuthenticate } from '../guard';
 import { type ApiResult, type ApiRoute, defineRoute } from '../route-kit';
@@ -48,23 +48,45 @@ function refusal(result: Exclude<LoginResult, { status: 'success' }>): Error {
 }
 
 export function tokenRoutes(deps: AdminDeps): ApiRoute[] {
-  const { loginService } = deps.services;
+  const { loginService, sessions, accounts, audit, policy, clock } = deps.services;
+
+  /**
+   * A live single sign-on session (TGT) vouches for its account as a password
+   * would; the account must still exist and be enabled, and a pending
+   * password change still restricts the token.
+   */
+  async function exchangeTicketGrantingTicket(tgtId: string, context: RequestContext): Promise<ApiResult> {
+    const session = await sessions.find(tgtId);
+    const accountId = session?.ticket.accountId;
+    const account = accountId ? await accounts.findById(accountId) : null;
+    const now = clock.now();
+    if (!session || !account || !account.enabled) {
+      await audit.append({ event: 'token_refused', outcome: 'failure', username: session?.ticket.principal ?? null, clientIp: context.clientIp, userAgent: context.userAgent, details: { channel: 'cas_tgt', reason: session ? 'account_unusable' : 'unknown_tgt' } }, now);
+      throw apiError('INVALID_CREDENTIALS', 'The ticket-granting ticket is unknown or expired, or its account is disabled.');
+    }
+    const expiresAt = passwordExpiresAt(account, policy.get().password.maxAgeDays);
+    const passwordChange = account.mustChangePassword ? 'initial' : expiresAt !== null && expiresAt <= now ? 'expired' : undefined;
+    return issueFor(deps, account, passwordChange, { ...context, channel: 'cas_tgt' });
+  }
+
   return [
     defineRoute({
       method: 'post',
       path: '/tokens',
       access: 'public',
       tag: 'tokens',
-      summary: 'Exchange a username and password for a short-lived bearer token',
+      summary: 'Exchange a username and password (or a CAS ticket-granting ticket) for a short-lived bearer token',
       description:
-        'Same checks as the login page: lockout (MaxAllowedLoginFailureCount / UserLockoutTimeout), disabled accounts, directory states and password expiry. ' +
+        'Credentials go through the same checks as the login page: lockout (MaxAllowedLoginFailureCount / UserLockoutTimeout), disabled accounts, directory states and password expiry. ' +
+        'A ticket-granting ticket must be live and its account enabled. ' +
         'When the password must be changed first, the token has scope "password_change" and allows only GET /me, POST /me/password and DELETE /tokens/current.',
       body: tokenRequestSchema,
       responses: { 201: { description: 'Token issued.', schema: issuedTokenSchema } },
       errors: [401, 403, 423, 503],
       async handle({ req, body }) {
         const context = requestContext(req, 'api_token');
-        const result = await loginService.login({ username: body.username, password: body.password }, context);
+        if (body.ticketGrantingTicket !== undefined) return exchangeTicketGrantingTicket(body.ticketGrantingTicket, context);
+        const result = await loginService.login({ username: body.username ?? '', password: body.password ?? '' }, context);
         if (result.status !== 'success') {
           if (result.status === 'invalid') req.res?.set('WWW-Authenticate', wwwAuthenticate());
           throw refusal(result);
