@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { scrubTickets } from '../ops/log-scrub';
 
 export type { Logger };
 
@@ -16,6 +17,12 @@ export function createLogger(level: string, destination?: pino.DestinationStream
         censor: '[redacted]',
       },
       timestamp: pino.stdTimeFunctions.isoTime,
+      hooks: {
+        // Ticket ids quoted in messages and error texts are masked too (src/ops/log-scrub.ts).
+        logMethod(args, method) {
+          method.apply(this, args.map((arg) => scrubTickets(arg)) as Parameters<typeof method>);
+        },
+      },
     },
     destination,
   );
