@@ -4,6 +4,7 @@ import type { Config } from './config/schema';
 import { AccountService } from './accounts/account-service';
 import type { AuthenticationBackend } from './authn/backend';
 import { createBackends } from './authn/backends';
+import { type NegotiateAuthenticator, createNegotiateAuthenticator } from './authn/windows/spnego';
 import { BackendChain } from './authn/chain';
 import { LoginService } from './authn/login-service';
 import { PasswordHasher } from './authn/password-hasher';
@@ -46,6 +47,8 @@ export interface Services {
   backends: AuthenticationBackend[];
   chain: BackendChain;
   loginService: LoginService;
+  /** Integrated Windows sign-in (SPNEGO), present when a windows backend has `spnego: true`. */
+  negotiate?: NegotiateAuthenticator;
   signer: TokenSigner;
   /** Prometheus metrics of this process; CAS validation reports through `metrics.ticketValidated`. */
   metrics: Metrics;
@@ -111,6 +114,7 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
     backends,
     chain,
     loginService,
+    negotiate: createNegotiateAuthenticator(backends, loginService, audit, clock, logger),
     signer,
     metrics,
     clientThrottle,

@@ -19,10 +19,11 @@ export interface ChainOutcome {
 
 /**
  * Decides which backend answers for a username, then asks it.
- * Rule: an existing local account's source wins; otherwise a backend that
- * claims the name exclusively (DOMAIN\user, user@REALM for Windows) answers
- * alone; otherwise the backends are tried in configured order until one
- * knows the user. A backend that is down makes the whole login fail closed
+ * Rule: an existing local account's source wins (looked up under each
+ * candidate backend's form of the name, e.g. "alice" and "alice@REALM");
+ * otherwise a backend that claims the name exclusively (DOMAIN\user,
+ * user@REALM for Windows) answers alone; otherwise the backends are tried in
+ * configured order until one knows the user. A backend that is down makes the whole login fail closed
  * unless an earlier backend already answered.
  */
 export class BackendChain {
@@ -38,13 +39,17 @@ export class BackendChain {
   async route(username: string): Promise<Route> {
     const exclusive = this.backends.find((b) => b.claims(username) === 'only');
     const candidates = exclusive ? [exclusive] : this.backends.filter((b) => b.claims(username) !== 'no');
-    const canonical = candidates.length > 0 ? candidates[0].canonicalUsername(username) : username;
-    const account = await this.accounts.findByKey(usernameKey(canonical));
-    if (account) {
-      const owner = this.backends.find((b) => b.name === account.source);
-      return { backends: owner ? [owner] : [], canonicalUsername: canonical, lockout: owner?.lockout ?? true };
+    // Each candidate names the account its own way (alice vs alice@REALM): an existing account under any of them wins.
+    // (canonicalUsername may throw InputError, e.g. DOMAIN\user for a domain nobody serves: a clear, audited refusal.)
+    const names = candidates.length > 0 ? [...new Set(candidates.map((b) => b.canonicalUsername(username)))] : [username];
+    for (const name of names) {
+      const account = await this.accounts.findByKey(usernameKey(name));
+      if (account) {
+        const owner = this.backends.find((b) => b.name === account.source);
+        return { backends: owner ? [owner] : [], canonicalUsername: name, lockout: owner?.lockout ?? true };
+      }
     }
-    return { backends: candidates, canonicalUsername: canonical, lockout: candidates.length === 0 || candidates.some((b) => b.lockout) };
+    return { backends: candidates, canonicalUsername: names[0], lockout: candidates.length === 0 || candidates.some((b) => b.lockout) };
   }
 
   async authenticate(route: Route, credential: PasswordCredential): Promise<ChainOutcome> {

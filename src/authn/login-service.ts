@@ -4,11 +4,11 @@ import type { Account, AccountRepository } from '../storage/accounts-repo';
 import type { AuditLog } from '../storage/audit-log';
 import type { LockoutStore } from '../storage/lockout-store';
 import type { Clock } from '../shared/clock';
-import { UnavailableError } from '../shared/errors';
-import { usernameKey } from '../shared/username';
+import { InputError, UnavailableError } from '../shared/errors';
+import { MAX_USERNAME_LENGTH, usernameKey, validateUsername } from '../shared/username';
 import type { Logger } from '../shared/logger';
 import type { BackendChain } from './chain';
-import type { FailureReason, PasswordCredential, Principal } from './backend';
+import type { BackendOutcome, FailureReason, PasswordCredential, Principal } from './backend';
 import { INTERNAL_BACKEND } from './internal-backend';
 import type { PasswordHasher } from './password-hasher';
 import type { LoginThrottle } from '../ops/client-throttle';
@@ -63,21 +63,63 @@ export class LoginService {
   ) {}
 
   async login(credential: PasswordCredential, context: RequestContext): Promise<LoginResult> {
+    return this.guarded(credential.username, context, () => this.attempt(credential, context));
+  }
+
+  /**
+   * Login of a user a backend has already authenticated without a password
+   * (SPNEGO / integrated Windows sign-in): the same lockout state, account
+   * provisioning, enabled check and audit as a password login. `resolve`
+   * (e.g. the directory lookup for attributes) runs only after the lockout
+   * check, and a directory outage there fails closed like a password login.
+   */
+  async loginWithPrincipal(identity: { username: string; backend: string; resolve: () => Promise<Principal> }, context: RequestContext): Promise<LoginResult> {
+    const { username, backend } = identity;
+    return this.guarded(username, context, async () => {
+      validateUsername(username);
+      const key = usernameKey(username);
+      const auditBase = { username, clientIp: context.clientIp, userAgent: context.userAgent };
+      const lockoutPolicy = this.policy.get().lockout;
+      const lockoutApplies = lockoutPolicy.maxAllowedLoginFailureCount > 0;
+      if (lockoutApplies) {
+        // Locked means locked, whichever way the user proves who they are.
+        const state = await this.lockouts.get(key);
+        if (state.lockedUntil !== null && state.lockedUntil > this.clock.now()) {
+          await this.audit.append({ ...auditBase, event: 'login', outcome: 'failure', backend, details: { reason: 'locked', channel: context.channel } }, this.clock.now());
+          return { status: 'locked', lockedUntil: state.lockedUntil };
+        }
+      }
+      const principal = await identity.resolve();
+      if (usernameKey(principal.username) !== key) throw new Error(`backend ${backend} resolved ${username} to another name (${principal.username})`);
+      return this.complete({ ok: true, principal }, key, auditBase, backend, lockoutApplies, context);
+    });
+  }
+
+  /** Audits refused input and turns an unreachable dependency into an "unavailable" result (fail closed). */
+  private async guarded(username: string, context: RequestContext, work: () => Promise<LoginResult>): Promise<LoginResult> {
     try {
-      return await this.attempt(credential, context);
+      return await work();
     } catch (error) {
+      if (error instanceof InputError) {
+        await this.audit
+          .append({ event: 'login', outcome: 'failure', username: auditableName(username), clientIp: context.clientIp, userAgent: context.userAgent, details: { reason: 'invalid_input', message: error.message, channel: context.channel } }, this.clock.now())
+          .catch(() => undefined);
+        throw error;
+      }
       if (!(error instanceof UnavailableError) && !isDatabaseDown(error)) throw error;
       const dependency = error instanceof UnavailableError ? error.dependency : 'database';
       const message = error instanceof UnavailableError ? error.message : 'database unreachable';
       this.logger.error({ event: 'login_unavailable', dependency, err: (error as Error).message }, 'login refused: dependency unavailable');
       await this.audit
-        .append({ event: 'login', outcome: 'failure', username: credential.username, clientIp: context.clientIp, userAgent: context.userAgent, details: { reason: 'unavailable', dependency, channel: context.channel } }, this.clock.now())
+        .append({ event: 'login', outcome: 'failure', username: auditableName(username), clientIp: context.clientIp, userAgent: context.userAgent, details: { reason: 'unavailable', dependency, channel: context.channel } }, this.clock.now())
         .catch(() => undefined);
       return { status: 'unavailable', dependency, message };
     }
   }
 
   private async attempt(credential: PasswordCredential, context: RequestContext): Promise<LoginResult> {
+    // Refused (and audited by guarded()) before any backend or directory sees it.
+    validateUsername(credential.username);
     const lockoutPolicy = this.policy.get().lockout;
     const route = await this.chain.route(credential.username);
     const key = usernameKey(route.canonicalUsername);
@@ -123,6 +165,18 @@ export class LoginService {
       return { status: 'account_state', reason: outcome.reason };
     }
 
+    return this.complete(outcome, key, auditBase, backendName, lockoutApplies, context);
+  }
+
+  /** After a backend said yes: local account (provisioned for directory users), enabled check, login record, audit. */
+  private async complete(
+    outcome: Extract<BackendOutcome, { ok: true }>,
+    key: string,
+    auditBase: { username: string; clientIp: string | null; userAgent: string | null },
+    backendName: string | null,
+    lockoutApplies: boolean,
+    context: RequestContext,
+  ): Promise<LoginResult> {
     const principal = outcome.principal;
     const account = principal.source === INTERNAL_BACKEND
       ? await this.accounts.findByKey(key)
@@ -153,6 +207,12 @@ export class LoginService {
     if (maxAgeDays > 0 && account.passwordChangedAt !== null && account.passwordChangedAt + maxAgeDays * 86_400_000 <= now) return 'expired';
     return undefined;
   }
+}
+
+/** A refused name as it may be stored in the audit log: control characters replaced, length bounded. */
+function auditableName(username: string): string {
+  // eslint-disable-next-line no-control-regex -- NUL and friends cannot be stored (PostgreSQL text) or shown safely
+  return username.replace(/[\u0000-\u001f\u007f]/g, '\ufffd').slice(0, MAX_USERNAME_LENGTH);
 }
 
 /** Driver errors that mean the database could not be reached (as opposed to a bug in a query). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { backendsSchema } from './backends-schema';
 
 /**
  * The whole configuration: one schema, every default in one place. Objects are
@@ -188,7 +189,7 @@ export const configSchema = z.strictObject({
   api: apiSchema,
   /** Authentication backends, in the order they are asked (internal is always available). */
   authentication: z
-    .strictObject({ backends: z.array(z.unknown()).default([]) })
+    .strictObject({ backends: backendsSchema })
     .prefault({}),
 });
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { AccountService } from '../accounts/account-service';
 import { MAX_PASSWORD_BYTES } from '../accounts/account-service';
 import type { LoginResult, LoginService, RequestContext } from '../authn/login-service';
+import { NegotiateAuthenticator } from '../authn/windows/spnego';
 import type { Config } from '../config/schema';
 import { FORM_CONTENT_TYPE, type Params, formParams, parseCookies, queryParams } from '../http/params';
 import type { AuditLog } from '../storage/audit-log';
@@ -11,7 +12,6 @@ import type { SessionService } from '../tickets/sessions';
 import type { Clock } from '../shared/clock';
 import { InputError, PolicyError } from '../shared/errors';
 import { packageRoot } from '../shared/package-root';
-import { MAX_USERNAME_LENGTH } from '../shared/username';
 import type { TokenSigner } from './signed-token';
 import { type ServicePort, appendQueryParameter } from './service-port';
 import { type Notice, changePasswordPage, errorPage, loggedInPage, loggedOutPage, loginPage, postRedirectPage } from './views';
@@ -45,6 +45,24 @@ export interface LoginRouteDeps {
   signer: TokenSigner;
   services: ServicePort;
   audit: AuditLog;
+  /** Integrated Windows sign-in (SPNEGO) on GET /cas/login, when a windows backend enables it. */
+  negotiate?: NegotiateAuthenticator;
+}
+
+/** HTTP status and message for a login that did not succeed (form and integrated sign-in alike). */
+function failureView(result: Exclude<LoginResult, { status: 'success' }>): { status: number; text: string } {
+  switch (result.status) {
+    case 'invalid':
+      return { status: 401, text: MESSAGES.invalid };
+    case 'locked':
+      return { status: 423, text: MESSAGES.locked };
+    case 'disabled':
+      return { status: 403, text: MESSAGES.disabled };
+    case 'account_state':
+      return { status: 403, text: MESSAGES[result.reason] };
+    case 'unavailable':
+      return { status: 503, text: `Sign-in is unavailable: the ${result.dependency} cannot be reached. Nobody can sign in until it is back; please try again later.` };
+  }
 }
 
 interface ServiceRequest {
@@ -163,8 +181,39 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
       await sendToService(res, request, null);
       return;
     }
+    if (deps.negotiate) {
+      await negotiateLogin(req, res, deps.negotiate, request);
+      return;
+    }
     renderLogin(req, res, 200, { service: request });
   });
+
+  /**
+   * Integrated Windows sign-in: without an Authorization header, a 401 with
+   * `WWW-Authenticate: Negotiate` and the login form as body (browsers that
+   * cannot negotiate show the form); with a Negotiate token, the same login
+   * path as a password. Failures fall back to the form without a new challenge.
+   */
+  async function negotiateLogin(req: Request, res: Response, negotiate: NegotiateAuthenticator, request: ServiceRequest): Promise<void> {
+    const authorization = req.get('authorization');
+    if (!NegotiateAuthenticator.isNegotiate(authorization)) {
+      res.set('WWW-Authenticate', negotiate.challenge);
+      renderLogin(req, res, 401, { service: request });
+      return;
+    }
+    const outcome = await negotiate.authenticate(authorization, requestContext(req, 'spnego'));
+    if (outcome.kind === 'refused') {
+      renderLogin(req, res, outcome.status, { service: request, notice: { kind: 'error', text: outcome.message } });
+      return;
+    }
+    if (outcome.responseToken) res.set('WWW-Authenticate', `Negotiate ${outcome.responseToken}`);
+    if (outcome.result.status === 'success') {
+      await completeLogin(res, outcome.result, request);
+      return;
+    }
+    const view = failureView(outcome.result);
+    renderLogin(req, res, view.status, { service: request, notice: { kind: 'error', text: view.text } });
+  }
 
   router.post('/cas/login', formBody, async (req, res) => {
     const form = formParams(req);
@@ -180,10 +229,8 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
       renderLogin(req, res, 400, { service: request, username, notice: { kind: 'error', text: MESSAGES.missing } });
       return;
     }
-    if (username.length > MAX_USERNAME_LENGTH) throw new InputError(`The username is longer than ${MAX_USERNAME_LENGTH} characters.`);
     if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) throw new InputError(`The password is longer than ${MAX_PASSWORD_BYTES} bytes.`);
-    // eslint-disable-next-line no-control-regex -- a NUL or other control character is never part of a valid name
-    if (/[\u0000-\u001f\u007f]/.test(username)) throw new InputError('The username contains control characters.');
+    // Over-long names and control characters are refused (and audited) by the login service.
 
     const result = await deps.loginService.login({ username, password }, requestContext(req, 'login_form'));
     switch (result.status) {
@@ -199,25 +246,11 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
         }
         await completeLogin(res, result, request);
         return;
-      case 'invalid':
-        renderLogin(req, res, 401, { service: request, username, notice: { kind: 'error', text: MESSAGES.invalid } });
+      default: {
+        const view = failureView(result);
+        renderLogin(req, res, view.status, { service: request, username, notice: { kind: 'error', text: view.text } });
         return;
-      case 'locked':
-        renderLogin(req, res, 423, { service: request, username, notice: { kind: 'error', text: MESSAGES.locked } });
-        return;
-      case 'disabled':
-        renderLogin(req, res, 403, { service: request, username, notice: { kind: 'error', text: MESSAGES.disabled } });
-        return;
-      case 'account_state':
-        renderLogin(req, res, 403, { service: request, username, notice: { kind: 'error', text: MESSAGES[result.reason] } });
-        return;
-      case 'unavailable':
-        renderLogin(req, res, 503, {
-          service: request,
-          username,
-          notice: { kind: 'error', text: `Sign-in is unavailable: the ${result.dependency} cannot be reached. Nobody can sign in until it is back; please try again later.` },
-        });
-        return;
+      }
     }
   });
 
