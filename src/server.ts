@@ -84,9 +84,12 @@ export async function startServer(loaded: LoadedConfig, options: StartOptions = 
       stopWatching();
       stopHousekeeping();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive connections become idle when their in-flight request ends: close those as they do.
       server.closeIdleConnections();
+      const closeIdle = setInterval(() => server.closeIdleConnections(), 50);
       const grace = new Promise<void>((resolve) => setTimeout(resolve, loaded.config.server.shutdownGraceSeconds * 1000).unref());
       await Promise.race([closed, grace]);
+      clearInterval(closeIdle);
       server.closeAllConnections();
       await ops?.close();
       await services.leases.release(HOUSEKEEPING_JOB, services.instanceId).catch(() => undefined);

@@ -108,10 +108,27 @@ const migrationSource: Knex.MigrationSource<{ name: string; migration: Knex.Migr
 
 export const MIGRATION_CONFIG: Knex.MigratorConfig = { migrationSource, tableName: 'knex_migrations' };
 
-/** Applies pending migrations; returns the names applied. */
+/**
+ * Errors of two instances starting at once on a fresh database: both create knex's
+ * bookkeeping tables (PostgreSQL 42P07 / 23505 on pg_type, SQL Server 2714), or one holds the
+ * migration lock (knex MigrationLocked). Trying again after the other finished succeeds.
+ */
+function isConcurrentMigration(error: unknown): boolean {
+  const e = error as { name?: string; code?: string; number?: number };
+  return e?.name === 'MigrationLocked' || e?.code === '42P07' || e?.number === 2714 || (isUniqueViolation(error) && /pg_type|knex_migrations/.test(String((error as Error).message)));
+}
+
+/** Applies pending migrations; returns the names applied. Safe when several instances start together. */
 export async function migrateToLatest(knex: Knex): Promise<string[]> {
-  const [, applied] = (await knex.migrate.latest(MIGRATION_CONFIG)) as [number, string[]];
-  return applied;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const [, applied] = (await knex.migrate.latest(MIGRATION_CONFIG)) as [number, string[]];
+      return applied;
+    } catch (error) {
+      if (attempt >= 20 || !isConcurrentMigration(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * Math.min(attempt, 4)));
+    }
+  }
 }
 
 /** True when every known migration has been applied (used by readiness checks). */
