@@ -298,7 +298,7 @@ const serviceFields = {
   name: z.string().min(1).max(128).meta({ description: 'Unique name (the CLI addresses services by it).' }),
   description: z.string().max(2000).nullable(),
   serviceUrl: z.string().min(1).max(4096).meta({ description: 'Exact https URL, or a pattern with * (see the service registry documentation).' }),
-  evaluationOrder: z.number().int().min(0).max(1_000_000).meta({ description: 'Patterns are tried in ascending order; exact URLs always win.' }),
+  evaluationOrder: z.number().int().min(-1_000_000).max(1_000_000).meta({ description: 'Patterns are tried in ascending order; exact URLs always win.' }),
   enabled: z.boolean(),
   proxyCallback: z.string().max(4096).nullable().meta({ description: 'Pattern the pgtUrl must match; null: no proxy-granting tickets.' }),
   acceptsProxyTickets: z.boolean(),

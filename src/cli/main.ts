@@ -8,6 +8,7 @@ import { createLogger } from '../shared/logger';
 import { type Services } from '../services';
 import { ROLES, type Role } from '../storage/accounts-repo';
 import { SERVICE_USAGE, serviceCommand } from './service-commands';
+import { ADMIN_USAGE, adminCommand } from './admin-commands';
 
 const USAGE = `Usage: portcullis <command>
   start                                   start the HTTPS service
@@ -17,7 +18,8 @@ const USAGE = `Usage: portcullis <command>
   user passwd NAME --password-stdin [--must-change]
   user unlock NAME
   user list
-${SERVICE_USAGE}`;
+${SERVICE_USAGE}
+${ADMIN_USAGE}`;
 
 class UsageError extends Error {}
 
@@ -140,6 +142,11 @@ async function main(argv: string[]): Promise<void> {
       return userCommand(rest);
     case 'service':
       return serviceCommand(rest, withServices);
+    case 'import-legacy':
+    case 'backup':
+    case 'restore':
+      process.exitCode = await adminCommand(command, rest);
+      return;
     case undefined:
     case 'help':
     case '--help':

@@ -1,0 +1,357 @@
+import { createReadStream } from 'node:fs';
+import type { Knex } from 'knex';
+import { INTERNAL_BACKEND } from '../authn/internal-backend';
+import { isLegacyMd5 } from '../authn/password-hasher';
+import type { LivePolicySource } from '../config/live-policy';
+import { AccountRepository, type Role } from '../storage/accounts-repo';
+import { AuditLog } from '../storage/audit-log';
+import { isUniqueViolation } from '../storage/db';
+import type { Clock } from '../shared/clock';
+import { InputError } from '../shared/errors';
+import { usernameKey, validateUsername } from '../shared/username';
+
+/**
+ * Import of accounts exported from an NEC CAS database, as CSV (RFC 4180:
+ * comma-separated, "double quotes" around fields holding commas, quotes or
+ * line breaks, UTF-8, optional BOM). The first line names the columns, in any
+ * order; names are matched case-insensitively, ignoring spaces, "_" and "-":
+ *
+ *   username      (required; also: user, login, loginname, userid, account)
+ *   md5           (required; the 32-hex-digit unsalted MD5 of the password;
+ *                  also: md5hash, passwordmd5, passwordhash, password, hash)
+ *   display_name  (optional; also: displayname, fullname, name)
+ *   email         (optional; also: e-mail, mail, emailaddress)
+ *   role          (optional; "user" (default) or "admin"/"administrator")
+ *   enabled       (optional; true/false, 1/0, yes/no, enabled/disabled; default true)
+ *
+ * Other columns are refused, so a misread export cannot land silently.
+ */
+export const LEGACY_COLUMNS = {
+  username: ['username', 'user', 'login', 'loginname', 'userid', 'account', 'accountname'],
+  md5: ['md5', 'md5hash', 'passwordmd5', 'passwordhash', 'password', 'hash'],
+  displayName: ['displayname', 'fullname', 'name'],
+  email: ['email', 'mail', 'emailaddress'],
+  role: ['role'],
+  enabled: ['enabled', 'active'],
+} as const;
+
+type Column = keyof typeof LEGACY_COLUMNS;
+
+export interface LegacyRow {
+  line: number;
+  username: string;
+  key: string;
+  md5: string;
+  displayName: string | null;
+  email: string | null;
+  role: Role;
+  enabled: boolean;
+}
+
+export interface RowProblem {
+  line: number;
+  message: string;
+}
+
+export interface ImportReport {
+  rows: number;
+  imported: number;
+  /** Rows not imported because the account already exists (what makes a second run a no-op). */
+  skipped: { line: number; username: string; reason: string }[];
+  /** Administrator rows left out because MaxAdministratorCount was reached. */
+  overAdministratorLimit: { line: number; username: string }[];
+  /** Rows refused as invalid (nothing is imported when there are any, unless skipInvalid). */
+  invalid: RowProblem[];
+  dryRun: boolean;
+  elapsedMs: number;
+}
+
+export interface ImportOptions {
+  /** Validate and report only. */
+  dryRun?: boolean;
+  /** Import the valid rows even when others are invalid (they are reported). */
+  skipInvalid?: boolean;
+  /** Rows per transaction (default 1000). */
+  batchSize?: number;
+  onProgress?: (done: number, total: number) => void;
+  /** Named in the audit trail. */
+  fileLabel?: string;
+}
+
+export interface ImportDeps {
+  knex: Knex;
+  policy: LivePolicySource;
+  clock: Clock;
+}
+
+// ---------- CSV ----------
+
+type CsvState = 'field_start' | 'unquoted' | 'quoted' | 'quote_in_quoted' | 'after_quoted';
+
+/**
+ * CSV records (RFC 4180) with the line number each starts on. Streaming, so a
+ * large export need not fit in one string; a state machine, so quotes and
+ * line breaks split across chunks are handled.
+ */
+export async function* csvRecords(chunks: AsyncIterable<string>): AsyncGenerator<{ line: number; fields: string[] }> {
+  let fields: string[] = [];
+  let field = '';
+  let state: CsvState = 'field_start';
+  let line = 1;
+  let recordLine = 1;
+  let first = true;
+  let pendingCr = false;
+  for await (let chunk of chunks) {
+    if (first && chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
+    first = false;
+    for (let i = 0; i < chunk.length; i++) {
+      const ch = chunk[i];
+      if (pendingCr) {
+        pendingCr = false;
+        if (ch === '\n') continue;
+      }
+      if (state === 'quoted') {
+        if (ch === '"') state = 'quote_in_quoted';
+        else {
+          if (ch === '\n') line++;
+          field += ch;
+        }
+        continue;
+      }
+      if (state === 'quote_in_quoted') {
+        if (ch === '"') {
+          field += '"';
+          state = 'quoted';
+          continue;
+        }
+        state = 'after_quoted';
+      }
+      if (ch === ',') {
+        fields.push(field);
+        field = '';
+        state = 'field_start';
+      } else if (ch === '\n' || ch === '\r') {
+        fields.push(field);
+        yield { line: recordLine, fields };
+        fields = [];
+        field = '';
+        state = 'field_start';
+        line++;
+        recordLine = line;
+        pendingCr = ch === '\r';
+      } else if (state === 'after_quoted') {
+        throw new InputError(`line ${line}: unexpected character after a closing quote`);
+      } else if (ch === '"') {
+        if (state !== 'field_start') throw new InputError(`line ${line}: a quote inside an unquoted field (quote the whole field and double the quote)`);
+        state = 'quoted';
+      } else {
+        field += ch;
+        state = 'unquoted';
+      }
+    }
+  }
+  if (state === 'quoted') throw new InputError(`line ${recordLine}: a quoted field is not closed before the end of the file`);
+  if (state !== 'field_start' || fields.length > 0) {
+    fields.push(field);
+    yield { line: recordLine, fields };
+  }
+}
+
+function normalizeHeader(name: string): string {
+  return name.trim().toLowerCase().replace(/[\s_-]+/g, '');
+}
+
+/** Column positions from the header line; throws naming every unknown, duplicate or missing column. */
+export function mapHeader(fields: string[]): Record<Column, number | undefined> {
+  const positions: Record<Column, number | undefined> = { username: undefined, md5: undefined, displayName: undefined, email: undefined, role: undefined, enabled: undefined };
+  const problems: string[] = [];
+  fields.forEach((raw, index) => {
+    const name = normalizeHeader(raw);
+    const column = (Object.keys(LEGACY_COLUMNS) as Column[]).find((c) => (LEGACY_COLUMNS[c] as readonly string[]).includes(name));
+    if (!column) problems.push(`unknown column "${raw}"`);
+    else if (positions[column] !== undefined) problems.push(`column ${column} appears twice ("${raw}")`);
+    else positions[column] = index;
+  });
+  if (positions.username === undefined) problems.push('no username column');
+  if (positions.md5 === undefined) problems.push('no md5 column');
+  if (problems.length > 0) {
+    throw new InputError(`line 1 (header): ${problems.join('; ')}. Expected columns: username, md5, and optionally display_name, email, role, enabled.`);
+  }
+  return positions;
+}
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'y', 'enabled', 'active']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'n', 'disabled', 'inactive']);
+// eslint-disable-next-line no-control-regex -- control characters are what is refused
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** One data line → a row to import, or the reasons it is refused. */
+export function parseRow(line: number, fields: string[], columns: Record<Column, number | undefined>, width: number): LegacyRow | RowProblem {
+  if (fields.length !== width) return { line, message: `expected ${width} fields, found ${fields.length}` };
+  const cell = (column: Column) => (columns[column] === undefined ? '' : fields[columns[column] as number].trim());
+  const problems: string[] = [];
+  let username = '';
+  try {
+    username = validateUsername(cell('username'));
+  } catch (error) {
+    problems.push(`invalid username: ${(error as Error).message}`);
+  }
+  const md5 = cell('md5');
+  if (!isLegacyMd5(md5)) problems.push(md5 === '' ? 'missing MD5 hash' : 'invalid MD5 hash (expected 32 hexadecimal digits)');
+  const displayName = cell('displayName');
+  if (displayName.length > 256 || CONTROL.test(displayName)) problems.push('invalid display name (at most 256 characters, no control characters)');
+  const email = cell('email');
+  if (email !== '' && (email.length > 320 || !/^[^\s@]+@[^\s@]+$/.test(email))) problems.push(`invalid e-mail address "${email.slice(0, 64)}"`);
+  const roleText = cell('role').toLowerCase();
+  const role: Role | null = roleText === '' || roleText === 'user' ? 'user' : roleText === 'admin' || roleText === 'administrator' ? 'admin' : null;
+  if (role === null) problems.push(`invalid role "${cell('role').slice(0, 32)}" (user or admin)`);
+  const enabledText = cell('enabled').toLowerCase();
+  const enabled = enabledText === '' || TRUE_WORDS.has(enabledText) ? true : FALSE_WORDS.has(enabledText) ? false : null;
+  if (enabled === null) problems.push(`invalid enabled value "${cell('enabled').slice(0, 32)}" (true or false)`);
+  if (problems.length > 0) return { line, message: problems.join('; ') };
+  return { line, username, key: usernameKey(username), md5: md5.toLowerCase(), displayName: displayName || null, email: email || null, role: role as Role, enabled: enabled as boolean };
+}
+
+/** Reads and checks the whole file; nothing is written. */
+export async function readLegacyCsv(chunks: AsyncIterable<string>): Promise<{ rows: LegacyRow[]; invalid: RowProblem[]; total: number }> {
+  const rows: LegacyRow[] = [];
+  const invalid: RowProblem[] = [];
+  const firstLineOf = new Map<string, number>();
+  let columns: Record<Column, number | undefined> | undefined;
+  let width = 0;
+  let total = 0;
+  for await (const record of csvRecords(chunks)) {
+    if (!columns) {
+      columns = mapHeader(record.fields);
+      width = record.fields.length;
+      continue;
+    }
+    if (record.fields.length === 1 && record.fields[0].trim() === '') continue;
+    total++;
+    const parsed = parseRow(record.line, record.fields, columns, width);
+    if (!('username' in parsed)) {
+      invalid.push(parsed);
+      continue;
+    }
+    const earlier = firstLineOf.get(parsed.key);
+    if (earlier !== undefined) {
+      invalid.push({ line: parsed.line, message: `username "${parsed.username}" already appears on line ${earlier}` });
+      continue;
+    }
+    firstLineOf.set(parsed.key, parsed.line);
+    rows.push(parsed);
+  }
+  if (!columns) throw new InputError('The file is empty: expected a header line naming the columns.');
+  return { rows, invalid, total };
+}
+
+// ---------- import ----------
+
+const INSERT_CHUNK = 100; // 100 rows × 13 columns stays well under SQL Server's 2100 parameters.
+const LOOKUP_CHUNK = 500;
+
+/**
+ * Imports valid rows in batches, one transaction per batch. Existing names are
+ * skipped (never overwritten), so running the same file twice changes
+ * nothing. Administrator rows take free MaxAdministratorCount slots under the
+ * roster lock (as the API does) and are reported when none is left.
+ */
+export async function importLegacyRows(deps: ImportDeps, rows: LegacyRow[], options: ImportOptions = {}): Promise<Omit<ImportReport, 'rows' | 'invalid' | 'dryRun' | 'elapsedMs'>> {
+  const batchSize = options.batchSize ?? 1000;
+  const report = { imported: 0, skipped: [] as ImportReport['skipped'], overAdministratorLimit: [] as ImportReport['overAdministratorLimit'] };
+  for (let start = 0; start < rows.length; start += batchSize) {
+    const batch = rows.slice(start, start + batchSize);
+    // A concurrent creation of one of these names aborts the batch; the retry then skips it.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const outcome = await importBatch(deps, batch, options);
+        report.imported += outcome.imported;
+        report.skipped.push(...outcome.skipped);
+        report.overAdministratorLimit.push(...outcome.overAdministratorLimit);
+        break;
+      } catch (error) {
+        if (!isUniqueViolation(error) || attempt >= 3) throw error;
+      }
+    }
+    options.onProgress?.(Math.min(start + batchSize, rows.length), rows.length);
+  }
+  return report;
+}
+
+async function importBatch(deps: ImportDeps, batch: LegacyRow[], options: ImportOptions) {
+  const skipped: ImportReport['skipped'] = [];
+  const overAdministratorLimit: ImportReport['overAdministratorLimit'] = [];
+  const now = deps.clock.now();
+  const imported = await deps.knex.transaction(async (trx) => {
+    const existing = new Set<string>();
+    for (let i = 0; i < batch.length; i += LOOKUP_CHUNK) {
+      const keys = batch.slice(i, i + LOOKUP_CHUNK).map((r) => r.key);
+      for (const row of await trx('accounts').whereIn('username_key', keys).select('username_key')) existing.add(row.username_key as string);
+    }
+    let fresh = batch.filter((row) => {
+      if (!existing.has(row.key)) return true;
+      skipped.push({ line: row.line, username: row.username, reason: 'an account with this name already exists' });
+      return false;
+    });
+    if (fresh.some((row) => row.role === 'admin')) {
+      const roster = new AccountRepository(trx);
+      await roster.lockAdministratorRoster();
+      let free = deps.policy.get().administrators.maxAdministratorCount - (await roster.countAdministrators(false));
+      fresh = fresh.filter((row) => {
+        if (row.role !== 'admin') return true;
+        if (free > 0) {
+          free--;
+          return true;
+        }
+        overAdministratorLimit.push({ line: row.line, username: row.username });
+        return false;
+      });
+    }
+    for (let i = 0; i < fresh.length; i += INSERT_CHUNK) {
+      // Multi-row inserts straight into the accounts table: one statement per
+      // hundred rows instead of an insert-and-reread per account.
+      await trx('accounts').insert(
+        fresh.slice(i, i + INSERT_CHUNK).map((row) => ({
+          username: row.username,
+          username_key: row.key,
+          display_name: row.displayName,
+          email: row.email,
+          role: row.role,
+          enabled: row.enabled,
+          source: INTERNAL_BACKEND,
+          password_hash: row.md5,
+          must_change_password: false,
+          // The export does not say how old the password is: its age counts from the import.
+          password_changed_at: now,
+          created_at: now,
+          updated_at: now,
+          version: 1,
+        })),
+      );
+    }
+    const audit = new AuditLog(trx);
+    for (const row of fresh) {
+      await audit.append(
+        { event: 'account_imported', outcome: 'success', username: row.username, actor: 'cli', details: { source: 'nec_cas_csv', file: options.fileLabel ?? null, line: row.line, role: row.role, enabled: row.enabled } },
+        now,
+      );
+    }
+    return fresh.length;
+  });
+  return { imported, skipped, overAdministratorLimit };
+}
+
+/** Reads, checks and (unless a dry run, or invalid rows without skipInvalid) imports a CSV file. */
+export async function importLegacyFile(deps: ImportDeps, file: string, options: ImportOptions = {}): Promise<ImportReport> {
+  const started = process.hrtime.bigint();
+  const { rows, invalid, total } = await readLegacyCsv(createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 }));
+  const refuse = invalid.length > 0 && !options.skipInvalid;
+  const done = options.dryRun || refuse ? { imported: 0, skipped: [], overAdministratorLimit: [] } : await importLegacyRows(deps, rows, options);
+  if (!options.dryRun && !refuse) {
+    await new AuditLog(deps.knex).append(
+      { event: 'legacy_import', outcome: 'info', actor: 'cli', details: { file: options.fileLabel ?? null, rows: total, imported: done.imported, skipped: done.skipped.length, overAdministratorLimit: done.overAdministratorLimit.length, invalid: invalid.length } },
+      deps.clock.now(),
+    );
+  }
+  return { rows: total, ...done, invalid, dryRun: options.dryRun === true, elapsedMs: Number(process.hrtime.bigint() - started) / 1e6 };
+}
