@@ -1,0 +1,172 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import https from 'node:https';
+import path from 'node:path';
+import { loadConfig } from '../src/config/load';
+import { buildServicesAfterMigration } from '../src/server';
+import { openDatabase } from '../src/storage/db';
+import { createLogger } from '../src/shared/logger';
+import { type BenchOptions, type Figure, REPO, compareAlternating, measure, round, startServer, tempDirs } from './support';
+
+/** The issue fixes these: 64 concurrent clients, and the registry sizes to compare. */
+const CONCURRENCY = 64;
+const TICKET_COUNTS = [10_000, 1_000_000] as const;
+const ROUNDS = 4;
+const SERVICE = 'https://app.example.org/sso';
+
+interface Reply {
+  status: number;
+  location?: string;
+  body: string;
+}
+
+function get(agent: https.Agent, url: string, headers: Record<string, string> = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, { agent, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body: Buffer.concat(chunks).toString('utf8') }));
+      })
+      .on('error', reject);
+  });
+}
+
+/** A bare express 5 HTTPS route in its own process, with the server's certificate and TLS floor: the baseline. */
+async function startBareServer(certFile: string, keyFile: string, minVersion: string): Promise<{ url: string; child: ChildProcess }> {
+  const script = `
+    const express = require('express'); const https = require('node:https'); const fs = require('node:fs');
+    const app = express(); app.disable('x-powered-by');
+    app.get('/hello', (_req, res) => res.type('text/plain').send('hello'));
+    const server = https.createServer({ cert: fs.readFileSync(${JSON.stringify(certFile)}), key: fs.readFileSync(${JSON.stringify(keyFile)}), minVersion: ${JSON.stringify(minVersion)} }, app);
+    server.keepAliveTimeout = 65000;
+    server.listen(0, '127.0.0.1', () => process.stdout.write('port ' + server.address().port + '\\n'));`;
+  const child = spawn(process.execPath, ['-e', script], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'], env: { PATH: process.env.PATH, NODE_ENV: 'production' } });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /port (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`bare server exited (${code})`)));
+  });
+  child.stdout!.resume();
+  return { url: `https://127.0.0.1:${port}`, child };
+}
+
+/** Adds `count` unexpired tickets (service tickets of made-up sessions) straight into the registry table. */
+async function seedTickets(options: BenchOptions, dirs: { dataDir: string; configDir: string }, count: number): Promise<void> {
+  const loaded = loadConfig({ ...dirs, env: { PORTCULLIS_DATA_DIR: dirs.dataDir, PORTCULLIS_CONFIG_DIR: dirs.configDir } });
+  const db = openDatabase(loaded.config.database, loaded.dataDir, {});
+  const farFuture = Date.now() + 7 * 86_400_000;
+  const started = performance.now();
+  try {
+    for (let done = 0; done < count; ) {
+      const batch = Math.min(10_000, count - done);
+      await db.knex.transaction(async (trx) => {
+        const now = Date.now();
+        // Plain multi-row VALUES (knex would compile SQLite batches to UNION ALL, which is slow and capped at 500 terms).
+        for (let i = 0; i < batch; i += 400) {
+          const rows = Math.min(400, batch - i);
+          const values: (string | number | null)[] = [];
+          for (let r = 0; r < rows; r++) values.push(randomBytes(32).toString('hex'), 'ST', randomBytes(32).toString('hex'), null, null, 'seed', SERVICE, now, farFuture, farFuture, '{}');
+          await trx.raw(
+            `insert into tickets (id, kind, tgt_id, parent_id, account_id, principal, service, created_at, expires_at, idle_expires_at, data) values ${Array(rows).fill('(?,?,?,?,?,?,?,?,?,?,?)').join(',')}`,
+            values,
+          );
+        }
+      });
+      done += batch;
+    }
+  } finally {
+    await db.knex.destroy();
+  }
+  options.log(`seeded ${count} tickets in ${round((performance.now() - started) / 1000, 1)} s`);
+}
+
+/**
+ * Single sign-on round trips: `GET /cas/login?service=` with a TGC (302/303
+ * with a fresh ST), then `GET /cas/p3/serviceValidate` — two requests, one
+ * ticket write and one consume per cycle — from 64 keep-alive clients, each
+ * with its own session, against a real `portcullis start` process. Baseline:
+ * a bare express HTTPS route in its own process with the same certificate
+ * and TLS floor, measured in alternating rounds. Then the same cycle with
+ * 10,000 and 1,000,000 extra unexpired tickets in the registry.
+ *
+ * Figures: sso_cycles_per_second, bare_https_requests_per_second,
+ * sso_to_bare_ratio (target >= 0.35), sso_p50/p99_latency (target p99 < 25 ms),
+ * and per registry size sso_cycles_per_second_with_N_tickets with latencies,
+ * plus sso_slowdown_1m_vs_10k_tickets (throughput at 10k / at 1M; target <= 1.2).
+ * SQLite (the default database) only.
+ */
+export async function benchSso(options: BenchOptions): Promise<Figure[]> {
+  const dirs = tempDirs();
+  const env = { PORTCULLIS_DATA_DIR: dirs.dataDir, PORTCULLIS_CONFIG_DIR: dirs.configDir };
+  const loaded = loadConfig({ ...dirs, env });
+  const setup = await buildServicesAfterMigration(loaded, createLogger('warn'));
+  const account = await setup.accountService.create({ username: 'sso-bench', password: 'Bench-Marking-Pass-7' }, { name: 'bench' });
+  await setup.serviceRegistry.create({ name: 'bench-app', serviceUrl: SERVICE });
+  // One session per client, as if each had logged in once (the cost measured is single sign-on, not the password hash).
+  const tgcs: string[] = [];
+  for (let i = 0; i < CONCURRENCY; i++) {
+    tgcs.push(await setup.sessions.create(account.username, account.id, { authenticatedAt: Date.now(), backend: 'internal', attributes: {} }));
+  }
+  await setup.close();
+
+  const server = await startServer(dirs);
+  const tlsDir = path.join(dirs.dataDir, 'tls');
+  const bare = await startBareServer(path.join(tlsDir, 'self-signed-cert.pem'), path.join(tlsDir, 'self-signed-key.pem'), loaded.config.server.tls.minVersion);
+  const newAgent = () => new https.Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca: server.ca });
+  let agent = newAgent();
+  const loginPath = `${server.url}/cas/login?${new URLSearchParams({ service: SERVICE })}`;
+  const cycle = async (worker: number) => {
+    const login = await get(agent, loginPath, { cookie: `TGC=${tgcs[worker]}` });
+    const ticket = login.location ? new URL(login.location).searchParams.get('ticket') : null;
+    if ((login.status !== 302 && login.status !== 303) || !ticket) throw new Error(`SSO login answered ${login.status} without a ticket`);
+    const validation = await get(agent, `${server.url}/cas/p3/serviceValidate?${new URLSearchParams({ service: SERVICE, ticket })}`);
+    if (!validation.body.includes('<cas:authenticationSuccess>')) throw new Error(`validation failed: ${validation.body.slice(0, 200)}`);
+  };
+  const hello = async () => {
+    const res = await get(agent, `${bare.url}/hello`);
+    if (res.status !== 200) throw new Error(`bare route answered ${res.status}`);
+  };
+
+  try {
+    options.log(`SSO cycle (login with TGC -> ST -> /p3/serviceValidate) vs bare HTTPS express route, ${CONCURRENCY} keep-alive clients, alternating rounds, ${options.seconds}s each`);
+    const { baseline, target } = await compareAlternating(options, ROUNDS, hello, cycle, CONCURRENCY);
+    const figures: Figure[] = [
+      { name: 'sso_cycles_per_second', value: round(target.perSecond), unit: 'cycles/s' },
+      { name: 'bare_https_requests_per_second', value: round(baseline.perSecond), unit: 'requests/s' },
+      { name: 'sso_to_bare_ratio', value: round(target.perSecond / baseline.perSecond, 3), unit: 'ratio (target >= 0.35)' },
+      { name: 'sso_p50_latency', value: round(target.p50), unit: 'ms' },
+      { name: 'sso_p99_latency', value: round(target.p99), unit: 'ms (target < 25)' },
+      { name: 'bare_https_p99_latency', value: round(baseline.p99), unit: 'ms' },
+    ];
+    const bySize = new Map<number, Awaited<ReturnType<typeof measure>>>();
+    let seeded = 0;
+    for (const count of TICKET_COUNTS) {
+      await seedTickets(options, dirs, count - seeded);
+      seeded = count;
+      // Seeding can outlast the server's keep-alive timeout: start from fresh connections.
+      agent.destroy();
+      agent = newAgent();
+      const m = await measure(options.seconds, CONCURRENCY, cycle);
+      bySize.set(count, m);
+      const label = count >= 1_000_000 ? `${count / 1_000_000}m` : `${count / 1000}k`;
+      figures.push(
+        { name: `sso_cycles_per_second_with_${label}_tickets`, value: round(m.perSecond), unit: 'cycles/s' },
+        { name: `sso_p50_latency_with_${label}_tickets`, value: round(m.p50), unit: 'ms' },
+        { name: `sso_p99_latency_with_${label}_tickets`, value: round(m.p99), unit: 'ms' },
+      );
+    }
+    const small = bySize.get(TICKET_COUNTS[0])!;
+    const large = bySize.get(TICKET_COUNTS[1])!;
+    figures.push({ name: 'sso_slowdown_1m_vs_10k_tickets', value: round(small.perSecond / large.perSecond, 3), unit: 'ratio (target <= 1.2)' });
+    return figures;
+  } finally {
+    agent.destroy();
+    bare.child.kill('SIGTERM');
+    await server.stop();
+  }
+}
