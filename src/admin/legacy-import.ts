@@ -329,13 +329,16 @@ async function importBatch(deps: ImportDeps, batch: LegacyRow[], options: Import
         })),
       );
     }
-    const audit = new AuditLog(trx);
-    for (const row of fresh) {
-      await audit.append(
-        { event: 'account_imported', outcome: 'success', username: row.username, actor: 'cli', details: { source: 'nec_cas_csv', file: options.fileLabel ?? null, line: row.line, role: row.role, enabled: row.enabled } },
-        now,
-      );
-    }
+    await new AuditLog(trx).appendMany(
+      fresh.map((row) => ({
+        event: 'account_imported',
+        outcome: 'success' as const,
+        username: row.username,
+        actor: 'cli',
+        details: { source: 'nec_cas_csv', file: options.fileLabel ?? null, line: row.line, role: row.role, enabled: row.enabled },
+      })),
+      now,
+    );
     return fresh.length;
   });
   return { imported, skipped, overAdministratorLimit };

@@ -39,18 +39,27 @@ export class AuditLog {
   }
 
   async append(event: AuditEvent, at: number): Promise<void> {
-    await this.db('audit_events').insert({
-      at,
-      event: event.event,
-      outcome: event.outcome,
-      username: event.username?.slice(0, 256) ?? null,
-      actor: event.actor?.slice(0, 256) ?? null,
-      backend: event.backend ?? null,
-      client_ip: event.clientIp?.slice(0, 64) ?? null,
-      user_agent: event.userAgent?.slice(0, 512) ?? null,
-      details: event.details ? JSON.stringify(event.details) : null,
-    });
-    for (const observer of this.observers) observer(event);
+    await this.appendMany([event], at);
+  }
+
+  /** Several events in multi-row inserts (bulk operations such as the legacy import); 100 rows per statement stays under SQL Server's 2100 parameters. */
+  async appendMany(events: AuditEvent[], at: number): Promise<void> {
+    for (let i = 0; i < events.length; i += 100) {
+      await this.db('audit_events').insert(
+        events.slice(i, i + 100).map((event) => ({
+          at,
+          event: event.event,
+          outcome: event.outcome,
+          username: event.username?.slice(0, 256) ?? null,
+          actor: event.actor?.slice(0, 256) ?? null,
+          backend: event.backend ?? null,
+          client_ip: event.clientIp?.slice(0, 64) ?? null,
+          user_agent: event.userAgent?.slice(0, 512) ?? null,
+          details: event.details ? JSON.stringify(event.details) : null,
+        })),
+      );
+    }
+    for (const event of events) for (const observer of this.observers) observer(event);
   }
 
   async query(q: AuditQuery): Promise<{ events: AuditRecord[]; total: number }> {
