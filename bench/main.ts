@@ -1,5 +1,6 @@
 import { type BenchOptions, type Figure } from './support';
 import { benchPasswordLogin } from './password-login';
+import { benchSso } from './sso';
 
 /**
  * `npm run bench [-- --json] [--db postgres] [--seconds N] [--concurrency N] [--only NAME]`
@@ -7,6 +8,7 @@ import { benchPasswordLogin } from './password-login';
  */
 const SUITES: Record<string, (options: BenchOptions) => Promise<Figure[]>> = {
   'password-login': benchPasswordLogin,
+  sso: benchSso,
 };
 
 function parse(argv: string[]) {

@@ -106,12 +106,13 @@ export class KnexTicketRegistry implements TicketRegistry {
 
   async consume(id: string, kinds: readonly TicketKind[], now: number): Promise<StoredTicket | null> {
     const key = ticketKey(id);
-    const row = await this.db<TicketRow>('tickets').where({ id: key }).first();
+    const row = await this.db<TicketRow>('tickets').where({ id: key }).whereIn('kind', kinds).first();
     if (!row) return null;
     // The delete is the arbiter: of several concurrent consumers only one deletes a row.
-    if (affected(await this.db('tickets').where({ id: key }).del()) !== 1) return null;
+    // A ticket of another kind (a PGT handed to a validator) is left alone.
+    if (affected(await this.db('tickets').where({ id: key }).whereIn('kind', kinds).del()) !== 1) return null;
     const ticket = toTicket(row);
-    return kinds.includes(ticket.kind) && alive(ticket, now) ? ticket : null;
+    return alive(ticket, now) ? ticket : null;
   }
 
   async touch(id: string, idleExpiresAt: number): Promise<void> {
