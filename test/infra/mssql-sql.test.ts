@@ -253,6 +253,7 @@ describe('SQL Server dialect (compiled offline)', () => {
     await exerciseAll(new AuditLog(db.knex), async (audit) => {
       audit.observe(() => undefined);
       await audit.append({ event: 'login', outcome: 'success', username: 'alice', details: { channel: 'test' } }, 1);
+      await audit.appendMany(Array.from({ length: 250 }, (_, i) => ({ event: 'account_imported', outcome: 'success' as const, username: `user${i}`, actor: 'import' })), 1);
       await audit.query({ username: 'alice', event: 'login', from: 1, to: 2, offset: 0, limit: 10 });
     });
     await exerciseAll(new KeyStore(db.knex), async (keys) => {
