@@ -3,6 +3,7 @@
  * scripts/test-servers/up.sh (ldap://127.0.0.1:3389 + StartTLS,
  * ldaps://127.0.0.1:3636). Never skipped: a missing server fails the file.
  */
+import net from 'node:net';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/load';
 import type { ConfigInput } from '../../src/config/schema';
@@ -187,6 +188,23 @@ describe('LDAP transport security', () => {
     expect(res.text).toContain('the directory cannot be reached');
     expect(await lastLoginAudit(c, 'bob')).toMatchObject({ outcome: 'failure', details: { reason: 'unavailable', dependency: 'directory' } });
     expect((await c.services.lockouts.get(usernameKey('bob'))).failureCount).toBe(0);
+  });
+
+  test.each([
+    ['LDAPS: the TLS handshake never completes (connect timeout)', 'ldaps'],
+    ['ldap://: connected, but requests are never answered (operation timeout)', 'ldap'],
+  ])('a directory that accepts connections and never answers: %s → unavailable', async (_label, scheme) => {
+    const silent = net.createServer((socket) => socket.on('data', () => undefined));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const c = await ctxFor({ url: `${scheme}://127.0.0.1:${port}`, allowInsecure: scheme === 'ldap', connectTimeoutSeconds: 0.5, operationTimeoutSeconds: 0.5 });
+      const result = await c.services.loginService.login({ username: 'bob', password: 'bobpass' }, context);
+      expect(result).toMatchObject({ status: 'unavailable', dependency: 'directory' });
+      expect(result.status === 'unavailable' && result.message).toMatch(/within 5\d\d ms|timeout/);
+    } finally {
+      silent.close();
+    }
   });
 
   test('plain ldap:// is refused without allowInsecure, naming the key', () => {

@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { SHARE_ENV, Worker } from 'node:worker_threads';
 
 /**
  * The real directory servers started by scripts/test-servers/up.sh, as
@@ -91,19 +90,6 @@ export function directoryEnv(): DirectoryEnv {
 /** Runs one of scripts/test-servers/*.sh (e.g. stop-ldap.sh / start-ldap.sh). */
 export function testServerScript(name: string): void {
   execFileSync('bash', [path.join(REPO, 'scripts/test-servers', name)], { stdio: 'pipe', timeout: 60_000, env: { ...process.env, PORTCULLIS_TEST_ENV_DIR: path.dirname(directoryEnvFile()) } });
-}
-
-/**
- * Sets variables in the real process environment (what native libraries
- * such as libkrb5 read). Under jest, `process.env` is a per-file copy.
- */
-export function setRealEnvironment(variables: Record<string, string>): Promise<void> {
-  Object.assign(process.env, variables);
-  return new Promise((resolve, reject) => {
-    const worker = new Worker('Object.assign(process.env, require("node:worker_threads").workerData)', { eval: true, env: SHARE_ENV, workerData: variables });
-    worker.once('error', reject);
-    worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker exited with ${code}`))));
-  });
 }
 
 /**

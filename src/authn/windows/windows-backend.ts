@@ -1,12 +1,12 @@
 import { accessSync, constants } from 'node:fs';
 import type { WindowsBackendConfig } from '../../config/backends-schema';
-import { ConfigError, InputError, UnavailableError } from '../../shared/errors';
+import { ConfigError, InputError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import type { AuthenticationBackend, BackendOutcome, FailureReason, PasswordCredential, Principal } from '../backend';
 import { LdapDirectory, directoryPrincipal, mapDirectoryEntry, requestedAttributes } from '../ldap/directory';
 import { reasonForBindRefusal } from '../ldap/ldap-backend';
 import { FilterTemplate } from '../ldap/ldap-filter';
-import { applyKerberosEnvironment } from './krb5-environment';
+import { KerberosAcceptor } from './kerberos-acceptor';
 import { type KerberosVerdict, verifyKerberosPassword } from './kerberos-password';
 import { type ParsedLoginName, gssServiceName, parseWindowsLoginName } from './login-name';
 
@@ -38,6 +38,8 @@ export class WindowsBackend implements AuthenticationBackend {
   readonly spnegoEnabled: boolean;
   private readonly directory: LdapDirectory | null;
   private readonly userFilter: FilterTemplate | null;
+  /** SPNEGO acceptance (KRB5_CONFIG/KRB5_KTNAME from this config), started on first use. */
+  private readonly acceptor: KerberosAcceptor;
 
   constructor(
     private readonly config: WindowsBackendConfig,
@@ -58,6 +60,7 @@ export class WindowsBackend implements AuthenticationBackend {
     }
     if (!config.servicePrincipal.toUpperCase().endsWith(`@${config.realm}`)) problems.push(`config: ${configPath}.servicePrincipal: must be in realm ${config.realm}`);
     if (problems.length > 0) throw new ConfigError(problems);
+    this.acceptor = new KerberosAcceptor({ KRB5_CONFIG: config.krb5Config, KRB5_KTNAME: `FILE:${config.keytab}` }, config.kerberosTimeoutSeconds * 1000);
     if (config.directory) {
       try {
         this.userFilter = FilterTemplate.parse(config.directory.searchFilter, ['username', 'upn']);
@@ -163,39 +166,18 @@ export class WindowsBackend implements AuthenticationBackend {
 
   /** Accepts one SPNEGO token with the service keytab. Throws (with the GSS message) when it is not acceptable. */
   async acceptNegotiateToken(token: string): Promise<AcceptedNegotiation> {
-    await applyKerberosEnvironment(this.kerberosEnvironment());
-    const kerberos = await loadKerberos();
-    const server = await kerberos.initializeServer(gssServiceName(this.config.servicePrincipal));
-    const responseToken = await server.step(token);
-    if (!server.contextComplete || !server.username) throw new Error('the Negotiate exchange needs more steps than Kerberos does (not a Kerberos SPNEGO token)');
-    return { clientPrincipal: server.username, ...(responseToken ? { responseToken } : {}) };
-  }
-
-  private kerberosEnvironment() {
-    return { KRB5_CONFIG: this.config.krb5Config, KRB5_KTNAME: `FILE:${this.config.keytab}` };
+    const accepted = await this.acceptor.accept(gssServiceName(this.config.servicePrincipal), token);
+    if (!accepted.complete || !accepted.username) throw new Error('the Negotiate exchange needs more steps than Kerberos does (not a Kerberos SPNEGO token)');
+    return { clientPrincipal: accepted.username, ...(accepted.response ? { responseToken: accepted.response } : {}) };
   }
 
   async startupCheck(): Promise<void> {
-    if (this.spnegoEnabled) {
-      await applyKerberosEnvironment(this.kerberosEnvironment());
-      await loadKerberos();
-    }
+    if (this.spnegoEnabled) await this.acceptor.probe();
     await this.directory?.probe();
   }
 
   async close(): Promise<void> {
     this.directory?.close();
+    await this.acceptor.close();
   }
-}
-
-type KerberosModule = typeof import('kerberos');
-let kerberosModule: Promise<KerberosModule> | null = null;
-
-/** The `kerberos` package is an optional dependency (native); only SPNEGO needs it. */
-function loadKerberos(): Promise<KerberosModule> {
-  kerberosModule ??= import('kerberos').catch((error: unknown) => {
-    kerberosModule = null;
-    throw new UnavailableError('directory', `integrated Windows sign-in needs the optional "kerberos" package, which did not load: ${(error as Error).message}`);
-  });
-  return kerberosModule;
 }
