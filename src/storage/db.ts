@@ -34,6 +34,45 @@ function redactUrl(url: string): string {
   }
 }
 
+interface SqliteConnection {
+  pragma(source: string): unknown;
+  prepare(source: string): unknown;
+}
+
+/**
+ * knex prepares every SQLite statement anew (a large share of each query's
+ * cost). The statements a repository issues are few and fixed, so the
+ * connection keeps them; knex runs each one to completion synchronously, so a
+ * cached statement is never in use twice at once.
+ */
+function cachePreparedStatements(conn: SqliteConnection): void {
+  const prepare = conn.prepare.bind(conn);
+  const statements = new Map<string, unknown>();
+  conn.prepare = (source: string) => {
+    let statement = statements.get(source);
+    if (statement === undefined) {
+      statement = prepare(source);
+      // Bounded: ad-hoc SQL (migrations, batch inserts of varying size) must not grow it forever.
+      if (statements.size < 1000) statements.set(source, statement);
+    }
+    return statement;
+  };
+}
+
+/**
+ * Deletes the rows a query selects and returns them, in one statement:
+ * RETURNING on SQLite (which knex's builder does not emit there) and
+ * PostgreSQL, OUTPUT deleted.* on SQL Server.
+ */
+export async function deleteReturning<Row>(query: Knex.QueryBuilder): Promise<Row[]> {
+  const client = (query.client as { config: { client: unknown } }).config.client;
+  if (client === 'better-sqlite3') {
+    const { sql, bindings } = query.del().toSQL();
+    return (await query.client.raw(`${sql} returning *`, bindings)) as Row[];
+  }
+  return (await query.del().returning('*')) as unknown as Row[];
+}
+
 /** The knex options for a config; exported so tests can compile SQL for a dialect offline. */
 export function knexOptions(db: Config['database'], dataDir: string, env: NodeJS.ProcessEnv = process.env): { options: Knex.Config; description: string } {
   const password = databasePassword(db, env);
@@ -51,11 +90,15 @@ export function knexOptions(db: Config['database'], dataDir: string, env: NodeJS
         pool: {
           min: 1,
           max: 1,
-          afterCreate: (conn: { pragma: (s: string) => void }, done: (err: Error | null, conn: unknown) => void) => {
+          afterCreate: (conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) => {
             conn.pragma('journal_mode = WAL');
             conn.pragma('synchronous = NORMAL');
             conn.pragma('foreign_keys = ON');
             conn.pragma('busy_timeout = 5000');
+            // 64 MiB of page cache: ticket lookups by random hash keys touch random pages, and
+            // SQLite's 2 MiB default makes a registry of a million tickets read from the OS on every hit.
+            conn.pragma('cache_size = -65536');
+            cachePreparedStatements(conn);
             done(null, conn);
           },
         },

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { affected } from '../storage/db';
+import { affected, deleteReturning } from '../storage/db';
 import { sha256Hex } from '../shared/random';
 
 export type TicketKind = 'TGT' | 'ST' | 'PT' | 'PGT';
@@ -105,12 +105,10 @@ export class KnexTicketRegistry implements TicketRegistry {
   }
 
   async consume(id: string, kinds: readonly TicketKind[], now: number): Promise<StoredTicket | null> {
-    const key = ticketKey(id);
-    const row = await this.db<TicketRow>('tickets').where({ id: key }).whereIn('kind', kinds).first();
-    if (!row) return null;
-    // The delete is the arbiter: of several concurrent consumers only one deletes a row.
+    // One statement: of several concurrent consumers only one deletes (and gets) the row.
     // A ticket of another kind (a PGT handed to a validator) is left alone.
-    if (affected(await this.db('tickets').where({ id: key }).whereIn('kind', kinds).del()) !== 1) return null;
+    const [row] = await deleteReturning<TicketRow>(this.db('tickets').where({ id: ticketKey(id) }).whereIn('kind', kinds));
+    if (!row) return null;
     const ticket = toTicket(row);
     return alive(ticket, now) ? ticket : null;
   }
