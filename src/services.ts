@@ -7,6 +7,7 @@ import { createBackends } from './authn/backends';
 import { type NegotiateAuthenticator, createNegotiateAuthenticator } from './authn/windows/spnego';
 import { BackendChain } from './authn/chain';
 import { LoginService } from './authn/login-service';
+import { type PasswordAuthenticator, createPasswordAuthenticator } from './http/passport';
 import { PasswordHasher } from './authn/password-hasher';
 import { AccountRepository } from './storage/accounts-repo';
 import { AuditLog } from './storage/audit-log';
@@ -47,6 +48,8 @@ export interface Services {
   backends: AuthenticationBackend[];
   chain: BackendChain;
   loginService: LoginService;
+  /** Password sign-in through passport (form, REST tickets, API tokens all use it). */
+  authenticatePassword: PasswordAuthenticator;
   /** Integrated Windows sign-in (SPNEGO), present when a windows backend has `spnego: true`. */
   negotiate?: NegotiateAuthenticator;
   signer: TokenSigner;
@@ -114,6 +117,7 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
     backends,
     chain,
     loginService,
+    authenticatePassword: createPasswordAuthenticator(loginService),
     negotiate: createNegotiateAuthenticator(backends, loginService, audit, clock, logger),
     signer,
     metrics,

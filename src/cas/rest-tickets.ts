@@ -1,7 +1,7 @@
 import express, { type Request, type Response, Router } from 'express';
 import { MAX_PASSWORD_BYTES } from '../accounts/account-service';
-import type { LoginService } from '../authn/login-service';
 import type { Config } from '../config/schema';
+import type { PasswordAuthenticator } from '../http/passport';
 import { formParams } from '../http/params';
 import type { AuditLog } from '../storage/audit-log';
 import type { SessionService } from '../tickets/sessions';
@@ -14,7 +14,7 @@ import { ENDPOINTS, MAX_SERVICE_LENGTH } from './constants';
 export interface RestTicketDeps {
   config: Config;
   clock: Clock;
-  loginService: LoginService;
+  authenticatePassword: PasswordAuthenticator;
   sessions: SessionService;
   servicePort: ServicePort;
   audit: AuditLog;
@@ -57,7 +57,7 @@ export function restTicketRoutes(deps: RestTicketDeps): Router {
     // eslint-disable-next-line no-control-regex -- a control character is never part of a valid name
     if (/[\u0000-\u001f\u007f]/.test(username)) throw new InputError('The username contains control characters.');
 
-    const result = await deps.loginService.login({ username, password }, { clientIp: req.ip ?? null, userAgent: req.get('user-agent')?.slice(0, 512) ?? null, channel: 'rest' });
+    const result = await deps.authenticatePassword(req, res, { username, password }, { clientIp: req.ip ?? null, userAgent: req.get('user-agent')?.slice(0, 512) ?? null, channel: 'rest' });
     switch (result.status) {
       case 'success': {
         if (result.passwordChange) {

@@ -3,9 +3,10 @@ import express, { type Request, type Response, Router } from 'express';
 import path from 'node:path';
 import type { AccountService } from '../accounts/account-service';
 import { MAX_PASSWORD_BYTES } from '../accounts/account-service';
-import type { LoginResult, LoginService, RequestContext } from '../authn/login-service';
+import type { LoginResult, RequestContext } from '../authn/login-service';
 import { NegotiateAuthenticator } from '../authn/windows/spnego';
 import type { Config } from '../config/schema';
+import type { PasswordAuthenticator } from '../http/passport';
 import { FORM_CONTENT_TYPE, type Params, formParams, parseCookies, queryParams } from '../http/params';
 import type { AuditLog } from '../storage/audit-log';
 import type { SessionService } from '../tickets/sessions';
@@ -39,7 +40,7 @@ const MESSAGES = {
 export interface LoginRouteDeps {
   config: Config;
   clock: Clock;
-  loginService: LoginService;
+  authenticatePassword: PasswordAuthenticator;
   accountService: AccountService;
   sessions: SessionService;
   signer: TokenSigner;
@@ -232,7 +233,7 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) throw new InputError(`The password is longer than ${MAX_PASSWORD_BYTES} bytes.`);
     // Over-long names and control characters are refused (and audited) by the login service.
 
-    const result = await deps.loginService.login({ username, password }, requestContext(req, 'login_form'));
+    const result = await deps.authenticatePassword(req, res, { username, password }, requestContext(req, 'login_form'));
     switch (result.status) {
       case 'success':
         if (result.passwordChange) {
