@@ -1,6 +1,7 @@
 import { type BenchOptions, type Figure } from './support';
 import { benchPasswordLogin } from './password-login';
 import { benchSso } from './sso';
+import { benchLdap } from './ldap';
 
 /**
  * `npm run bench [-- --json] [--db postgres] [--seconds N] [--concurrency N] [--only NAME]`
@@ -9,6 +10,7 @@ import { benchSso } from './sso';
 const SUITES: Record<string, (options: BenchOptions) => Promise<Figure[]>> = {
   'password-login': benchPasswordLogin,
   sso: benchSso,
+  ldap: benchLdap,
 };
 
 function parse(argv: string[]) {

@@ -16,9 +16,11 @@ step "Debian packages"
 bash scripts/test-servers/install-packages.sh
 
 step "npm dependencies"
-# npm ci rebuilds native modules (~2 min); skip it when node_modules matches the lockfile.
+# Installing rebuilds native modules (~2 min); skip it when node_modules matches the lockfile.
+# (npm install, not npm ci: npm 11.19 writes lockfiles without other platforms' optional
+# packages, e.g. @swc/core-darwin-*, and its own `npm ci` then rejects them as out of sync.)
 if [ ! -f node_modules/.portcullis-lock ] || ! cmp -s package-lock.json node_modules/.portcullis-lock; then
-  npm ci --no-audit --no-fund
+  npm install --no-audit --no-fund
   cp package-lock.json node_modules/.portcullis-lock
 fi
 
