@@ -71,8 +71,9 @@ export class AccountService {
     const now = this.clock.now();
     const account = await this.accounts.transaction(async (tx) => {
       if (role === 'admin') await this.assertAdministratorSlot(tx);
+      let created: Account;
       try {
-        return await tx.insert(
+        created = await tx.insert(
           {
             username,
             usernameKey: usernameKey(username),
@@ -91,8 +92,9 @@ export class AccountService {
         if (isUniqueViolation(error)) throw new ConflictError('username_taken', `An account named "${username}" already exists.`);
         throw error;
       }
+      if (passwordHash) await tx.addPasswordHistory(created.id, passwordHash, now, this.policy.get().password.historySize);
+      return created;
     });
-    if (passwordHash) await this.accounts.addPasswordHistory(account.id, passwordHash, now, this.policy.get().password.historySize);
     await this.audit.append({ event: 'account_created', outcome: 'success', username, actor: actor.name, clientIp: actor.clientIp, details: { role } }, now);
     return account;
   }

@@ -17,6 +17,7 @@ const USAGE = `Usage: portcullis <command>
   user add NAME [--role admin|user] [--password-stdin]
   user passwd NAME --password-stdin [--must-change]
   user unlock NAME
+  user enable NAME | user disable NAME
   user list
 ${SERVICE_USAGE}
 ${ADMIN_USAGE}`;
@@ -97,6 +98,12 @@ async function userCommand(args: string[]): Promise<void> {
       const account = await s.accountService.requireByUsername(name);
       await s.accountService.setPassword(account, password, { mustChange: flags.has('must-change'), actor: CLI_ACTOR });
       process.stdout.write(`password changed for ${account.username}\n`);
+    });
+  } else if (sub === 'enable' || sub === 'disable') {
+    await withServices(async (s) => {
+      const account = await s.accountService.requireByUsername(name);
+      await s.accountService.update(account.id, { enabled: sub === 'enable' }, CLI_ACTOR);
+      process.stdout.write(`${sub}d ${account.username}\n`);
     });
   } else if (sub === 'unlock') {
     await withServices(async (s) => {

@@ -74,7 +74,10 @@ export function errorHandler(logger: Logger, renderers: ErrorRenderer[]): ErrorR
   return (error, req, res, next) => {
     if (res.headersSent) return next(error);
     const problem = classify(error);
-    if (problem.status >= 500) logger.error({ err: error, path: req.path, requestId: res.locals.requestId }, 'request failed');
+    // Errors that declare a client-facing status themselves (a CAS protocol failure answers 200) are not server faults.
+    const declared = (error as { status?: unknown } | null)?.status;
+    const serverFault = problem.status >= 500 && !(typeof declared === 'number' && declared < 500);
+    if (serverFault) logger.error({ err: error, path: req.path, requestId: res.locals.requestId }, 'request failed');
     else logger.debug({ path: req.path, status: problem.status, detail: problem.detail }, 'client error');
     for (const render of renderers) if (render(req, res, problem, error)) return;
     if (req.path.startsWith('/api/')) {

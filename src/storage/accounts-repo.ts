@@ -228,16 +228,29 @@ export class AccountRepository {
     if (stale.length > 0) await this.db('password_history').whereIn('id', stale.map((r: { id: number }) => r.id)).del();
   }
 
-  /** Disables enabled accounts whose last login (or creation, if never used) is before `cutoff`; returns their names. */
+  /**
+   * Disables enabled accounts whose last login (or creation, if never used) is
+   * before `cutoff`; returns their names. The last enabled administrator is
+   * never disabled this way (the service would have nobody left to manage it).
+   */
   async disableInactive(cutoff: number, now: number): Promise<string[]> {
     const stale = await this.db<AccountRow>('accounts')
       .where({ enabled: true })
       .andWhere((q) => q.where('last_login_at', '<', cutoff).orWhere((q2) => q2.whereNull('last_login_at').andWhere('created_at', '<', cutoff)))
-      .select('id', 'username');
+      .select('id', 'username', 'role');
+    const disable = async (db: Knex | Knex.Transaction, id: number) =>
+      affected(await db('accounts').where({ id, enabled: true }).update({ enabled: false, updated_at: now, version: db.raw('version + 1') })) === 1;
     const disabled: string[] = [];
     for (const row of stale) {
-      const changed = await this.db('accounts').where({ id: row.id, enabled: true }).update({ enabled: false, updated_at: now, version: this.db.raw('version + 1') });
-      if (affected(changed) === 1) disabled.push(row.username);
+      const done =
+        row.role !== 'admin'
+          ? await disable(this.db, row.id)
+          : await this.transaction(async (tx, trx) => {
+              // Under the roster lock, so two instances cannot each disable "one of two" administrators.
+              await tx.lockAdministratorRoster();
+              return (await tx.countAdministrators(true)) > 1 && disable(trx, row.id);
+            });
+      if (done) disabled.push(row.username);
     }
     return disabled;
   }

@@ -125,18 +125,20 @@ export class KnexTicketRegistry implements TicketRegistry {
   }
 
   async deleteExpired(now: number, limit: number): Promise<{ count: number; expiredSessions: StoredTicket[] }> {
-    const rows = await this.db<TicketRow>('tickets')
+    const candidates = await this.db<TicketRow>('tickets')
       .where('expires_at', '<=', now)
       .orWhere('idle_expires_at', '<=', now)
-      .limit(limit);
-    if (rows.length === 0) return { count: 0, expiredSessions: [] };
-    const keys = rows.map((r) => r.id);
+      .limit(limit)
+      .select('id');
     let count = 0;
-    // Chunked to stay under SQL Server's 2100-parameter limit.
-    for (let i = 0; i < keys.length; i += 500) {
-      count += affected(await this.db('tickets').whereIn('id', keys.slice(i, i + 500)).del());
+    const expiredSessions: StoredTicket[] = [];
+    // Chunked to stay under SQL Server's 2100-parameter limit. The sessions reported are the
+    // rows this statement deleted, so instances purging at once never report one session twice.
+    for (let i = 0; i < candidates.length; i += 500) {
+      const deleted = await deleteReturning<TicketRow>(this.db('tickets').whereIn('id', candidates.slice(i, i + 500).map((r) => r.id)));
+      count += deleted.length;
+      expiredSessions.push(...deleted.filter((r) => r.kind === 'TGT').map(toTicket));
     }
-    const expiredSessions = rows.filter((r) => r.kind === 'TGT').map(toTicket);
     // Children of an expired session die with it.
     for (const session of expiredSessions) count += affected(await this.db('tickets').where({ tgt_id: session.key }).del());
     return { count, expiredSessions };

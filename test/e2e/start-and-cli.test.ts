@@ -96,6 +96,12 @@ describe('portcullis CLI', () => {
     expect(weak.stderr).toContain('at least 8 characters');
     expect(runCli(['user', 'passwd', 'bob', '--password-stdin'], env, 'Kiwi-Other-Secret-7\n').stdout).toContain('password changed for bob');
     expect(runCli(['user', 'unlock', 'bob'], env).stdout).toContain('unlocked bob');
+    expect(runCli(['user', 'disable', 'bob'], env).stdout).toContain('disabled bob');
+    expect(runCli(['user', 'list'], env).stdout).toMatch(/^bob\trole=user\tsource=internal\tdisabled$/m);
+    expect(runCli(['user', 'enable', 'bob'], env).stdout).toContain('enabled bob');
+    const lastAdmin = runCli(['user', 'disable', 'root'], env);
+    expect(lastAdmin.status).toBe(1);
+    expect(lastAdmin.stderr).toContain('last enabled administrator');
     const list = runCli(['user', 'list'], env).stdout;
     expect(list).toMatch(/^bob\trole=user\tsource=internal\tenabled$/m);
     expect(list).toMatch(/^root\trole=admin/m);

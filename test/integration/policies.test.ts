@@ -187,3 +187,29 @@ describe('password hashing', () => {
     }
   });
 });
+
+describe('inactive accounts', () => {
+  it('disables accounts unused for InactiveAccountDisableDays, but never the last enabled administrator', async () => {
+    const ctx = await createTestContext({ overrides: { accounts: { inactiveAccountDisableDays: 30 } } });
+    try {
+      await ctx.addUser('root', PASSWORD, { role: 'admin' });
+      await ctx.addUser('second', PASSWORD, { role: 'admin' });
+      await ctx.addUser('idle', PASSWORD);
+      ctx.clock.advance(29 * 86_400_000);
+      await ctx.services.loginService.login({ username: 'second', password: PASSWORD }, { clientIp: null, userAgent: null, channel: 'test' });
+      expect(await ctx.services.accountService.disableInactiveAccounts()).toBe(0);
+      ctx.clock.advance(2 * 86_400_000);
+      expect(await ctx.services.accountService.disableInactiveAccounts()).toBe(2);
+      const state = async (name: string) => (await ctx.services.accountService.requireByUsername(name)).enabled;
+      expect([await state('root'), await state('second'), await state('idle')]).toEqual([false, true, false]);
+      // Much later both administrators are idle: one stays enabled.
+      ctx.clock.advance(60 * 86_400_000);
+      expect(await ctx.services.accountService.disableInactiveAccounts()).toBe(0);
+      expect(await state('second')).toBe(true);
+      const { events } = await ctx.services.audit.query({ event: 'account_disabled_inactive' });
+      expect(events.map((e) => e.username).sort()).toEqual(['idle', 'root']);
+    } finally {
+      await ctx.close();
+    }
+  });
+});
