@@ -1,10 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import ldap from 'ldapjs';
 import { LdapBackend } from '../src/authn/ldap/ldap-backend';
 import { ldapBackendSchema } from '../src/config/backends-schema';
 import { createLogger } from '../src/shared/logger';
-import { type BenchOptions, type Figure, REPO, compareAlternating, measure, round } from './support';
+import { type BenchOptions, type Figure, compareAlternating, measure, round, testServerEnv } from './support';
 
 /**
  * LDAP logins per second through the LDAP backend (search-then-bind with the
@@ -25,11 +24,7 @@ interface SlapdEnv {
   users: Record<string, { uid: string; password: string; dn: string }>;
 }
 
-function slapdEnv(): SlapdEnv {
-  const file = process.env.PORTCULLIS_TEST_ENV_JSON ?? path.join(process.env.PORTCULLIS_TEST_ENV_DIR ?? path.join(REPO, '.test-env'), 'env.json');
-  if (!existsSync(file)) throw new Error(`${file} is missing: run scripts/test-servers/up.sh first (the LDAP benchmark needs the local slapd)`);
-  return (JSON.parse(readFileSync(file, 'utf8')) as { ldap: SlapdEnv }).ldap;
-}
+const slapdEnv = () => testServerEnv<SlapdEnv>('ldap', 'the LDAP benchmark needs the local slapd');
 
 function rawClient(env: SlapdEnv, ca: Buffer): Promise<ldap.Client> {
   return new Promise((resolve, reject) => {

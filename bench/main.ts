@@ -2,6 +2,7 @@ import { type BenchOptions, type Figure } from './support';
 import { benchPasswordLogin } from './password-login';
 import { benchSso } from './sso';
 import { benchLdap } from './ldap';
+import { benchPostgres } from './postgres';
 
 /**
  * `npm run bench [-- --json] [--db postgres] [--seconds N] [--concurrency N] [--only NAME]`
@@ -11,6 +12,7 @@ const SUITES: Record<string, (options: BenchOptions) => Promise<Figure[]>> = {
   'password-login': benchPasswordLogin,
   sso: benchSso,
   ldap: benchLdap,
+  postgres: benchPostgres,
 };
 
 function parse(argv: string[]) {
@@ -44,6 +46,8 @@ async function main() {
   const figures: Figure[] = [];
   for (const [name, suite] of Object.entries(SUITES)) {
     if (typeof only === 'string' && only !== name) continue;
+    // --db postgres runs only the PostgreSQL suite; without it that suite is skipped.
+    if ((name === 'postgres') !== (db === 'postgres')) continue;
     options.log(`== ${name}`);
     const result = await suite(options);
     figures.push(...result);

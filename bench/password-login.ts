@@ -2,7 +2,7 @@ import argon2 from 'argon2';
 import { loadConfig } from '../src/config/load';
 import { buildServicesAfterMigration } from '../src/server';
 import { createLogger } from '../src/shared/logger';
-import { BenchClient, type BenchOptions, type Figure, compareAlternating, round, startServer, tempDirs } from './support';
+import { BenchClient, type BenchOptions, type Figure, compareAlternating, createBenchUsers, postLogin, preparedLoginClients, round, startServer, tempDirs } from './support';
 
 const USERS = 16;
 const PASSWORD = 'Bench-Marking-Pass-7';
@@ -19,7 +19,7 @@ export async function benchPasswordLogin(options: BenchOptions): Promise<Figure[
   const env = { PORTCULLIS_DATA_DIR: dirs.dataDir, PORTCULLIS_CONFIG_DIR: dirs.configDir };
   const loaded = loadConfig({ ...dirs, env });
   const setup = await buildServicesAfterMigration(loaded, createLogger('warn'));
-  for (let i = 0; i < USERS; i++) await setup.accountService.create({ username: `bench${i}`, password: PASSWORD }, { name: 'bench' });
+  await createBenchUsers(setup, USERS, PASSWORD);
   await setup.close();
 
   const { memoryCost, timeCost, parallelism } = loaded.config.argon2;
@@ -27,15 +27,7 @@ export async function benchPasswordLogin(options: BenchOptions): Promise<Figure[
   const server = await startServer(dirs);
   try {
     const agent = BenchClient.agent(server.ca, options.concurrency);
-    const clients = await Promise.all(
-      Array.from({ length: options.concurrency }, async (_, i) => {
-        const client = new BenchClient(server.url, agent);
-        const page = await client.request('GET', '/cas/login');
-        const execution = /name="execution" value="([^"]+)"/.exec(page.body)?.[1];
-        if (!execution) throw new Error('no execution token on the login page');
-        return { client, form: { username: `bench${i % USERS}`, password: PASSWORD, execution } };
-      }),
-    );
+    const clients = await preparedLoginClients(agent, [server.url], options.concurrency, USERS, PASSWORD);
     options.log(`argon2id m=${memoryCost} t=${timeCost} p=${parallelism} raw verifications vs POST /cas/login (${options.concurrency} keep-alive clients, ${USERS} users), alternating rounds, ${options.seconds}s each`);
     const { baseline: raw, target: logins } = await compareAlternating(
       options,
@@ -43,11 +35,7 @@ export async function benchPasswordLogin(options: BenchOptions): Promise<Figure[
       async () => {
         if (!(await argon2.verify(hash, PASSWORD))) throw new Error('verify failed');
       },
-      async (worker) => {
-        const { client, form } = clients[worker];
-        const res = await client.request('POST', '/cas/login', form);
-        if (res.status !== 200) throw new Error(`login answered ${res.status}`);
-      },
+      (worker) => postLogin(clients[worker]),
     );
     agent.destroy();
     return [

@@ -6,31 +6,13 @@ import { loadConfig } from '../src/config/load';
 import { buildServicesAfterMigration } from '../src/server';
 import { openDatabase } from '../src/storage/db';
 import { createLogger } from '../src/shared/logger';
-import { type BenchOptions, type Figure, REPO, compareAlternating, measure, round, startServer, tempDirs } from './support';
+import { type BenchOptions, type Figure, type Measurement, REPO, compareAlternating, createSessions, get, measure, round, ssoCycle, startServer, tempDirs } from './support';
 
 /** The issue fixes these: 64 concurrent clients, and the registry sizes to compare. */
 const CONCURRENCY = 64;
 const TICKET_COUNTS = [10_000, 1_000_000] as const;
 const ROUNDS = 4;
 const SERVICE = 'https://app.example.org/sso';
-
-interface Reply {
-  status: number;
-  location?: string;
-  body: string;
-}
-
-function get(agent: https.Agent, url: string, headers: Record<string, string> = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    https
-      .get(url, { agent, headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body: Buffer.concat(chunks).toString('utf8') }));
-      })
-      .on('error', reject);
-  });
-}
 
 /** A bare express 5 HTTPS route in its own process, with the server's certificate and TLS floor: the baseline. */
 async function startBareServer(certFile: string, keyFile: string, minVersion: string): Promise<{ url: string; child: ChildProcess }> {
@@ -108,10 +90,7 @@ export async function benchSso(options: BenchOptions): Promise<Figure[]> {
   const account = await setup.accountService.create({ username: 'sso-bench', password: 'Bench-Marking-Pass-7' }, { name: 'bench' });
   await setup.serviceRegistry.create({ name: 'bench-app', serviceUrl: SERVICE });
   // One session per client, as if each had logged in once (the cost measured is single sign-on, not the password hash).
-  const tgcs: string[] = [];
-  for (let i = 0; i < CONCURRENCY; i++) {
-    tgcs.push(await setup.sessions.create(account.username, account.id, { authenticatedAt: Date.now(), backend: 'internal', attributes: {} }));
-  }
+  const tgcs = await createSessions(setup, account, CONCURRENCY);
   await setup.close();
 
   const server = await startServer(dirs);
@@ -119,14 +98,7 @@ export async function benchSso(options: BenchOptions): Promise<Figure[]> {
   const bare = await startBareServer(path.join(tlsDir, 'self-signed-cert.pem'), path.join(tlsDir, 'self-signed-key.pem'), loaded.config.server.tls.minVersion);
   const newAgent = () => new https.Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca: server.ca });
   let agent = newAgent();
-  const loginPath = `${server.url}/cas/login?${new URLSearchParams({ service: SERVICE })}`;
-  const cycle = async (worker: number) => {
-    const login = await get(agent, loginPath, { cookie: `TGC=${tgcs[worker]}` });
-    const ticket = login.location ? new URL(login.location).searchParams.get('ticket') : null;
-    if ((login.status !== 302 && login.status !== 303) || !ticket) throw new Error(`SSO login answered ${login.status} without a ticket`);
-    const validation = await get(agent, `${server.url}/cas/p3/serviceValidate?${new URLSearchParams({ service: SERVICE, ticket })}`);
-    if (!validation.body.includes('<cas:authenticationSuccess>')) throw new Error(`validation failed: ${validation.body.slice(0, 200)}`);
-  };
+  const cycle = (worker: number) => ssoCycle(agent, server.url, server.url, SERVICE, tgcs[worker]);
   const hello = async () => {
     const res = await get(agent, `${bare.url}/hello`);
     if (res.status !== 200) throw new Error(`bare route answered ${res.status}`);
@@ -143,7 +115,7 @@ export async function benchSso(options: BenchOptions): Promise<Figure[]> {
       { name: 'sso_p99_latency', value: round(target.p99), unit: 'ms (target < 25)' },
       { name: 'bare_https_p99_latency', value: round(baseline.p99), unit: 'ms' },
     ];
-    const bySize = new Map<number, Awaited<ReturnType<typeof measure>>>();
+    const bySize = new Map<number, Measurement>();
     let seeded = 0;
     for (const count of TICKET_COUNTS) {
       await seedTickets(options, dirs, count - seeded);

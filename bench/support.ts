@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import https from 'node:https';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { type Services } from '../src/services';
 
 /** One measured figure, as printed by `npm run bench -- --json`. */
 export interface Figure {
@@ -32,6 +33,13 @@ export interface BenchServer {
   configDir: string;
   process: ChildProcess;
   stop(): Promise<void>;
+}
+
+/** Reads one server's section of the env.json written by scripts/test-servers/up.sh. */
+export function testServerEnv<T>(server: string, purpose: string): T {
+  const file = process.env.PORTCULLIS_TEST_ENV_JSON ?? path.join(process.env.PORTCULLIS_TEST_ENV_DIR ?? path.join(REPO, '.test-env'), 'env.json');
+  if (!existsSync(file)) throw new Error(`${file} is missing: run scripts/test-servers/up.sh first (${purpose})`);
+  return (JSON.parse(readFileSync(file, 'utf8')) as Record<string, T>)[server];
 }
 
 export function tempDirs(): { dataDir: string; configDir: string } {
@@ -127,6 +135,23 @@ export class BenchClient {
   }
 }
 
+export interface Measurement {
+  perSecond: number;
+  count: number;
+  p50: number;
+  p99: number;
+}
+
+/** Pools rounds of one measurement: mean throughput, median p50, worst p99. */
+export function poolMeasurements(list: Measurement[]): Measurement {
+  return {
+    perSecond: list.reduce((sum, m) => sum + m.perSecond, 0) / list.length,
+    count: list.reduce((sum, m) => sum + m.count, 0),
+    p50: list.map((m) => m.p50).sort((x, y) => x - y)[Math.floor(list.length / 2)],
+    p99: Math.max(...list.map((m) => m.p99)),
+  };
+}
+
 /**
  * Runs `operation` from `concurrency` workers for `seconds`, after a warm-up
  * of a quarter of that. Returns completed operations per second and latency percentiles (ms).
@@ -135,7 +160,9 @@ export async function measure(
   seconds: number,
   concurrency: number,
   operation: (worker: number) => Promise<void>,
-): Promise<{ perSecond: number; count: number; p50: number; p99: number }> {
+  /** Called when the warm-up is over and the measured part begins. */
+  onMeasuring?: () => void,
+): Promise<Measurement> {
   const run = async (durationMs: number, record: boolean) => {
     const latencies: number[] = [];
     const end = performance.now() + durationMs;
@@ -151,6 +178,7 @@ export async function measure(
     return latencies;
   };
   await run((seconds * 1000) / 4, false);
+  onMeasuring?.();
   const started = performance.now();
   const latencies = await run(seconds * 1000, true);
   const elapsed = (performance.now() - started) / 1000;
@@ -172,19 +200,87 @@ export async function compareAlternating(
   baseline: (worker: number) => Promise<void>,
   target: (worker: number) => Promise<void>,
   concurrency = options.concurrency,
-): Promise<{ baseline: Awaited<ReturnType<typeof measure>>; target: Awaited<ReturnType<typeof measure>> }> {
+): Promise<{ baseline: Measurement; target: Measurement }> {
   const seconds = options.seconds / rounds;
-  const b: Awaited<ReturnType<typeof measure>>[] = [];
-  const t: Awaited<ReturnType<typeof measure>>[] = [];
+  const b: Measurement[] = [];
+  const t: Measurement[] = [];
   for (let i = 0; i < rounds; i++) {
     b.push(await measure(seconds, concurrency, baseline));
     t.push(await measure(seconds, concurrency, target));
   }
-  const pool = (list: typeof b) => ({
-    perSecond: list.reduce((sum, m) => sum + m.perSecond, 0) / list.length,
-    count: list.reduce((sum, m) => sum + m.count, 0),
-    p50: list.map((m) => m.p50).sort((x, y) => x - y)[Math.floor(list.length / 2)],
-    p99: Math.max(...list.map((m) => m.p99)),
+  return { baseline: poolMeasurements(b), target: poolMeasurements(t) };
+}
+
+export interface Reply {
+  status: number;
+  location?: string;
+  body: string;
+}
+
+/** A bare GET on a shared keep-alive agent (no cookie jar: callers pass what they need). */
+export function get(agent: https.Agent, url: string, headers: Record<string, string> = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, { agent, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body: Buffer.concat(chunks).toString('utf8') }));
+      })
+      .on('error', reject);
   });
-  return { baseline: pool(b), target: pool(t) };
+}
+
+/** One session (TGT) per client for `username`, as if each had logged in once; returns the TGC values. */
+export async function createSessions(services: Services, account: { id: number; username: string }, count: number): Promise<string[]> {
+  const tgcs: string[] = [];
+  for (let i = 0; i < count; i++) {
+    tgcs.push(await services.sessions.create(account.username, account.id, { authenticatedAt: Date.now(), backend: 'internal', attributes: {} }));
+  }
+  return tgcs;
+}
+
+/**
+ * One single sign-on cycle: `GET /cas/login?service=` with a TGC (302/303 with
+ * a fresh ST) at `loginBase`, then `GET /cas/p3/serviceValidate` at `validateBase`.
+ */
+export async function ssoCycle(agent: https.Agent, loginBase: string, validateBase: string, service: string, tgc: string): Promise<void> {
+  const login = await get(agent, `${loginBase}/cas/login?${new URLSearchParams({ service })}`, { cookie: `TGC=${tgc}` });
+  const ticket = login.location ? new URL(login.location).searchParams.get('ticket') : null;
+  if ((login.status !== 302 && login.status !== 303) || !ticket) throw new Error(`SSO login answered ${login.status} without a ticket`);
+  const validation = await get(agent, `${validateBase}/cas/p3/serviceValidate?${new URLSearchParams({ service, ticket })}`);
+  if (!validation.body.includes('<cas:authenticationSuccess>')) throw new Error(`validation failed: ${validation.body.slice(0, 200)}`);
+}
+
+/** Creates `count` accounts `bench0`… with one password. */
+export async function createBenchUsers(services: Services, count: number, password: string): Promise<void> {
+  for (let i = 0; i < count; i++) await services.accountService.create({ username: `bench${i}`, password }, { name: 'bench' });
+}
+
+/**
+ * `count` keep-alive login clients spread round-robin over `bases`, each with
+ * a pre-fetched execution token and a fixed user (`bench{i % users}`), so
+ * that every POST /cas/login is a real password check and nothing else.
+ */
+export async function preparedLoginClients(
+  agent: https.Agent,
+  bases: string[],
+  count: number,
+  users: number,
+  password: string,
+): Promise<{ client: BenchClient; form: Record<string, string> }[]> {
+  return Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const client = new BenchClient(bases[i % bases.length], agent);
+      const page = await client.request('GET', '/cas/login');
+      const execution = /name="execution" value="([^"]+)"/.exec(page.body)?.[1];
+      if (!execution) throw new Error('no execution token on the login page');
+      return { client, form: { username: `bench${i % users}`, password, execution } };
+    }),
+  );
+}
+
+/** POST /cas/login with a prepared form; anything but 200 is a failure. */
+export async function postLogin(prepared: { client: BenchClient; form: Record<string, string> }): Promise<void> {
+  const res = await prepared.client.request('POST', '/cas/login', prepared.form);
+  if (res.status !== 200) throw new Error(`login answered ${res.status}`);
 }
