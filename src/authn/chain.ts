@@ -1,6 +1,7 @@
 import type { AccountRepository } from '../storage/accounts-repo';
 import { UnavailableError } from '../shared/errors';
 import { usernameKey } from '../shared/username';
+import { INTERNAL_BACKEND } from './internal-backend';
 import type { AuthenticationBackend, BackendOutcome, PasswordCredential } from './backend';
 
 export interface Route {
@@ -37,6 +38,11 @@ export class BackendChain {
   }
 
   async route(username: string): Promise<Route> {
+    // The default chain (internal only) needs no lookup: the internal backend reads the account itself
+    // and refuses accounts of other sources, so routing would only read the same row twice.
+    if (this.backends.length === 1 && this.backends[0].name === INTERNAL_BACKEND) {
+      return { backends: [...this.backends], canonicalUsername: username, lockout: this.backends[0].lockout };
+    }
     const exclusive = this.backends.find((b) => b.claims(username) === 'only');
     const candidates = exclusive ? [exclusive] : this.backends.filter((b) => b.claims(username) !== 'no');
     // Each candidate names the account its own way (alice vs alice@REALM): an existing account under any of them wins.

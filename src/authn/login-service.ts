@@ -81,6 +81,7 @@ export class LoginService {
       const auditBase = { username, clientIp: context.clientIp, userAgent: context.userAgent };
       const lockoutPolicy = this.policy.get().lockout;
       const lockoutApplies = lockoutPolicy.maxAllowedLoginFailureCount > 0;
+      let hasCounter = false;
       if (lockoutApplies) {
         // Locked means locked, whichever way the user proves who they are.
         const state = await this.lockouts.get(key);
@@ -88,10 +89,11 @@ export class LoginService {
           await this.audit.append({ ...auditBase, event: 'login', outcome: 'failure', backend, details: { reason: 'locked', channel: context.channel } }, this.clock.now());
           return { status: 'locked', lockedUntil: state.lockedUntil };
         }
+        hasCounter = hasFailures(state);
       }
       const principal = await identity.resolve();
       if (usernameKey(principal.username) !== key) throw new Error(`backend ${backend} resolved ${username} to another name (${principal.username})`);
-      return this.complete({ ok: true, principal }, key, auditBase, backend, lockoutApplies, context);
+      return this.complete({ ok: true, principal }, key, auditBase, backend, hasCounter, context);
     });
   }
 
@@ -132,12 +134,14 @@ export class LoginService {
       return { status: 'locked', lockedUntil: throttledUntil };
     }
 
+    let hasCounter = false;
     if (lockoutApplies) {
       const state = await this.lockouts.get(key);
       if (state.lockedUntil !== null && state.lockedUntil > this.clock.now()) {
         await this.audit.append({ ...auditBase, event: 'login', outcome: 'failure', details: { reason: 'locked', channel: context.channel } }, this.clock.now());
         return { status: 'locked', lockedUntil: state.lockedUntil };
       }
+      hasCounter = hasFailures(state);
     }
 
     if (route.backends.length === 0) await this.hasher.burn(credential.password);
@@ -165,7 +169,7 @@ export class LoginService {
       return { status: 'account_state', reason: outcome.reason };
     }
 
-    return this.complete(outcome, key, auditBase, backendName, lockoutApplies, context);
+    return this.complete(outcome, key, auditBase, backendName, hasCounter, context);
   }
 
   /** After a backend said yes: local account (provisioned for directory users), enabled check, login record, audit. */
@@ -174,7 +178,8 @@ export class LoginService {
     key: string,
     auditBase: { username: string; clientIp: string | null; userAgent: string | null },
     backendName: string | null,
-    lockoutApplies: boolean,
+    /** A failure counter existed before this login (a successful login clears it). */
+    hasCounter: boolean,
     context: RequestContext,
   ): Promise<LoginResult> {
     const principal = outcome.principal;
@@ -187,11 +192,15 @@ export class LoginService {
       await this.audit.append({ ...auditBase, event: 'login', outcome: 'failure', backend: backendName, details: { reason: 'account_disabled', channel: context.channel } }, now);
       return { status: 'disabled' };
     }
-    await this.accounts.transaction(async (tx) => {
-      if (outcome.upgradeHash) await tx.replaceHash(account.id, outcome.upgradeHash.from, outcome.upgradeHash.to);
-      await tx.recordLogin(account.id, now);
-    });
-    if (lockoutApplies) await this.lockouts.reset(key);
+    const upgrade = outcome.upgradeHash;
+    if (upgrade) {
+      // A legacy or weaker hash is replaced in the same transaction that records the login.
+      await this.accounts.transaction(async (tx) => {
+        await tx.replaceHash(account.id, upgrade.from, upgrade.to);
+        await tx.recordLogin(account.id, now);
+      });
+    } else await this.accounts.recordLogin(account.id, now);
+    if (hasCounter) await this.lockouts.reset(key);
     const passwordChange = this.passwordChangeNeeded(account, now);
     await this.audit.append(
       { ...auditBase, username: account.username, event: 'login', outcome: 'success', backend: backendName, details: { channel: context.channel, ...(outcome.upgradeHash ? { hashUpgraded: true } : {}), ...(passwordChange ? { passwordChange } : {}) } },
@@ -224,4 +233,9 @@ export function isDatabaseDown(error: unknown): boolean {
     e.name === 'KnexTimeoutError' ||
     /Unable to acquire a connection|Connection terminated|database is closed|The database connection is not open/i.test(e.message ?? '')
   );
+}
+
+/** Whether a name has a failure counter worth clearing. */
+function hasFailures(state: { failureCount: number; lockedUntil: number | null }): boolean {
+  return state.failureCount > 0 || state.lockedUntil !== null;
 }
