@@ -28,6 +28,8 @@ export function testDatabaseKind(env: NodeJS.ProcessEnv = process.env): TestData
 export interface PostgresTestServer {
   /** postgres://app:...@127.0.0.1:55432/authdb — role with CREATEDB. */
   url: string;
+  /** Superuser URL, used to drop test databases: only it may end an autovacuum worker busy in one. */
+  adminUrl?: string;
 }
 
 /** The env.json written by scripts/test-servers/up.sh (PORTCULLIS_TEST_ENV_JSON / _DIR override its place). */
@@ -43,10 +45,11 @@ export function postgresTestServer(env: NodeJS.ProcessEnv = process.env): Postgr
   if (!existsSync(file)) {
     throw new Error(`${file} is missing: start the test servers first (sudo scripts/test-servers/up.sh)`);
   }
-  const parsed = JSON.parse(readFileSync(file, 'utf8')) as { postgres?: { url?: unknown } };
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as { postgres?: { url?: unknown; adminUrl?: unknown } };
   const url = parsed.postgres?.url;
   if (typeof url !== 'string') throw new Error(`${file} has no postgres.url: re-run scripts/test-servers/up.sh`);
-  return { url };
+  const adminUrl = parsed.postgres?.adminUrl;
+  return { url, ...(typeof adminUrl === 'string' ? { adminUrl } : {}) };
 }
 
 /** A throwaway database that exists until `drop()`. */
@@ -85,7 +88,9 @@ export async function createPostgresTestDatabase(server: PostgresTestServer = po
     name,
     config: { client: 'postgres', url, poolMax: 10 },
     async drop() {
-      const dropper = knexFactory({ client: 'pg', connection: { connectionString: server.url }, pool: { min: 0, max: 1 } });
+      // As the superuser when known: FORCE must also end autovacuum workers (e.g. after a 100,000-row import),
+      // which the owning role has no right to terminate.
+      const dropper = knexFactory({ client: 'pg', connection: { connectionString: server.adminUrl ?? server.url }, pool: { min: 0, max: 1 } });
       try {
         // FORCE (PostgreSQL 13+): a test that leaked a connection must not leak the database too.
         await dropper.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
