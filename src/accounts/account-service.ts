@@ -312,6 +312,7 @@ export function generateOneTimePassword(): string {
   return `${out}-${randomInt(10)}`;
 }
 
+/** The size check every front door applies before a password goes anywhere (a client error, not a login failure). */
 export function assertPasswordSize(password: string): void {
-  if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) throw new InputError(`Password is longer than ${MAX_PASSWORD_BYTES} bytes.`);
+  if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) throw new InputError(`The password is longer than ${MAX_PASSWORD_BYTES} bytes.`);
 }

@@ -1,5 +1,5 @@
 import express, { type Request, type Response, Router } from 'express';
-import { MAX_PASSWORD_BYTES } from '../accounts/account-service';
+import { assertPasswordSize } from '../accounts/account-service';
 import type { Config } from '../config/schema';
 import type { PasswordAuthenticator } from '../http/passport';
 import { formParams } from '../http/params';
@@ -53,7 +53,7 @@ export function restTicketRoutes(deps: RestTicketDeps): Router {
     const password = form.get('password') ?? '';
     if (username.length === 0 || password.length === 0) throw new InputError("'username' and 'password' are both required.");
     if (username.length > MAX_USERNAME_LENGTH) throw new InputError(`The username is longer than ${MAX_USERNAME_LENGTH} characters.`);
-    if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) throw new InputError(`The password is longer than ${MAX_PASSWORD_BYTES} bytes.`);
+    assertPasswordSize(password);
     // eslint-disable-next-line no-control-regex -- a control character is never part of a valid name
     if (/[\u0000-\u001f\u007f]/.test(username)) throw new InputError('The username contains control characters.');
 

@@ -180,7 +180,6 @@ export const backendsSchema = z
     }
   });
 
-export type BackendConfig = z.output<typeof backendSchema>;
 export type LdapBackendConfig = z.output<typeof ldapBackendSchema>;
 export type WindowsBackendConfig = z.output<typeof windowsBackendSchema>;
 export type DirectoryConnectionConfig = Pick<LdapBackendConfig, keyof typeof directoryConnection>;

@@ -11,8 +11,6 @@ export interface CasMetrics {
   ticketValidated(endpoint: string, outcome: 'success' | 'failure', seconds: number): void;
 }
 
-export const noCasMetrics: CasMetrics = { ticketValidated: () => undefined };
-
 /** Label for login outcomes: the audit reason of a failure, or "success". */
 function loginOutcome(event: AuditEvent): string {
   if (event.outcome === 'success') return 'success';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import express, { type Request, type Response, Router } from 'express';
 import path from 'node:path';
 import type { AccountService } from '../accounts/account-service';
-import { MAX_PASSWORD_BYTES } from '../accounts/account-service';
+import { assertPasswordSize } from '../accounts/account-service';
 import type { LoginResult, RequestContext } from '../authn/login-service';
 import { NegotiateAuthenticator } from '../authn/windows/spnego';
 import type { Config } from '../config/schema';
@@ -230,7 +230,7 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
       renderLogin(req, res, 400, { service: request, username, notice: { kind: 'error', text: MESSAGES.missing } });
       return;
     }
-    if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) throw new InputError(`The password is longer than ${MAX_PASSWORD_BYTES} bytes.`);
+    assertPasswordSize(password);
     // Over-long names and control characters are refused (and audited) by the login service.
 
     const result = await deps.authenticatePassword(req, res, { username, password }, requestContext(req, 'login_form'));
