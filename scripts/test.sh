@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's test command: installs what the tests need (Debian packages, npm
+# The README's test command (`npm test` runs this script): installs what the tests need (Debian packages, npm
 # dependencies), builds, lints, starts the real test servers on loopback
 # (OpenLDAP, Samba AD DC, MIT KDC, PostgreSQL), runs every test, and stops the
 # servers again. Nothing is skipped because a server is missing.

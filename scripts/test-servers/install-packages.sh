@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the throwaway test servers need (slapd, MIT KDC, Samba AD DC,
+# Installs the Debian packages the tests need (slapd, MIT KDC, Samba AD DC,
 # PostgreSQL, Chromium), but only when something is missing: a second run costs ~0.05 s.
 #
 #   scripts/test-servers/install-packages.sh            # install what is missing
@@ -18,7 +18,8 @@
 set -euo pipefail
 
 PACKAGES=(slapd ldap-utils krb5-kdc krb5-admin-server krb5-user libkrb5-dev postgresql
-          samba samba-ad-dc samba-ad-provision winbind chromium openssl procps python3)
+          samba samba-ad-dc samba-ad-provision winbind chromium openssl procps python3
+          docker-compose)
 
 # binaries (absolute path or name for command -v) -> package providing it
 declare -A BIN_PKG=(
@@ -30,6 +31,8 @@ declare -A BIN_PKG=(
   [/usr/bin/chromium]=chromium [openssl]=openssl
   [psql]=postgresql [ps]=procps [flock]=util-linux [setsid]=util-linux [runuser]=util-linux
   [/usr/bin/python3]=python3
+  # compose file validation (docker-compose v1 `config -q`; no engine needed)
+  [/usr/bin/docker-compose]=docker-compose
 )
 
 missing=()
