@@ -3,6 +3,7 @@ import * as core from './001_core';
 import * as cas from './002_cas';
 import * as admin from './003_admin';
 import * as ops from './004_ops';
+import * as ticketStorage from './005_ticket_storage';
 
 /**
  * Migrations in order. Listed explicitly (not read from a directory) so the same
@@ -14,4 +15,5 @@ export const MIGRATIONS: { name: string; migration: Knex.Migration }[] = [
   { name: '002_cas', migration: cas },
   { name: '003_admin', migration: admin },
   { name: '004_ops', migration: ops },
+  { name: '005_ticket_storage', migration: ticketStorage },
 ];

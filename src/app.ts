@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
-import helmet from 'helmet';
 import type { Services } from './services';
 import { errorHandler } from './http/error-handler';
+import { securityHeaders } from './http/security-headers';
 import { loginRoutes } from './web/login-routes';
 import { casErrorRenderer, casValidationRoutes } from './cas/routes';
 import { restTicketRoutes } from './cas/rest-tickets';
@@ -19,6 +19,9 @@ import { opsRoutes } from './ops/health';
 export function createApp(services: Services): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Responses are per user and never cached (no-store); hashing every body for an ETag is wasted work.
+  // The admin API sets its own ETags (account versions).
+  app.set('etag', false);
   app.set('trust proxy', services.config.server.trustProxy);
   // Query strings are parsed strictly by http/params.ts where they are used.
   app.set('query parser', false);
@@ -33,7 +36,7 @@ export function createApp(services: Services): Express {
   // Without a separate ops port, health and metrics share the main port (summary answers only).
   if (services.config.ops.port === undefined) app.use(opsRoutes(services, { detailed: false, metrics: services.config.ops.metrics }));
   app.use(
-    helmet({
+    securityHeaders({
       contentSecurityPolicy: {
         directives: {
           defaultSrc: ["'self'"],

@@ -57,6 +57,8 @@ export function requestLogger(logger: Logger, observer?: RequestObserver): Reque
       const status = aborted && !res.headersSent ? 499 : res.statusCode;
       const route = routeOf(req);
       observer?.httpRequest(req.method, route, status, seconds);
+      // At the default level every request is logged; below it, the line is not even built.
+      if (status < 500 && !logger.isLevelEnabled('info')) return;
       const line = {
         event: 'request',
         requestId: res.locals.requestId as string | undefined,

@@ -146,7 +146,8 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
       res.status(200).type('html').send(postRedirectPage(service, ticket ? { ticket } : {}));
       return;
     }
-    res.redirect(303, ticket ? appendQueryParameter(service, 'ticket', ticket) : service);
+    // Location only: express's redirect() also negotiates and renders a body nobody reads (single sign-on's hot path).
+    res.status(303).location(ticket ? appendQueryParameter(service, 'ticket', ticket) : service).end();
   }
 
   /** Ends a successful login: SSO session, cookie, then the service or the "logged in" page. */

@@ -268,7 +268,7 @@ describe('SQL Server dialect (compiled offline)', () => {
       await tickets.touch('TGT-1-x', 5);
       await tickets.deleteSession('TGT-1-x');
       const previous = db.respond.next;
-      db.respond.next = (q) => (/^select top \(\?\) \[id\] from \[tickets\] where \[expires_at\] <= \?/.test(q.sql) ? manyExpired : previous?.(q));
+      db.respond.next = (q) => (/^select top \(\?\) \[id\] from \[tickets\] where \[idle_expires_at\] <= \?/.test(q.sql) ? manyExpired : previous?.(q));
       await tickets.deleteExpired(3, 5000);
       db.respond.next = previous;
       await tickets.countActive('TGT', 1);
@@ -276,7 +276,7 @@ describe('SQL Server dialect (compiled offline)', () => {
     expectValidTsql(db.captured);
     const sql = db.captured.map((q) => q.sql);
     expect(sql).toContainEqual(expect.stringMatching(/^update \[lockout_state\] set .*CAST\(\? AS BIGINT\).* output inserted\.\[failure_count\], inserted\.\[locked_until\] where/s));
-    expect(sql).toContainEqual(expect.stringMatching(/^select top \(\?\) \[id\] from \[tickets\] where \[expires_at\] <= \? or \[idle_expires_at\] <= \?$/));
+    expect(sql).toContainEqual(expect.stringMatching(/^select top \(\?\) \[id\] from \[tickets\] where \[idle_expires_at\] <= \?$/));
     const chunkedDeletes = db.captured.filter((q) => /^delete from \[tickets\] output deleted\.\* where \[id\] in/.test(q.sql));
     expect(chunkedDeletes.length).toBeGreaterThanOrEqual(4);
   });

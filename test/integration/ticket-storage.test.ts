@@ -1,0 +1,81 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import { MIGRATIONS } from '../../migrations';
+import { databaseSchema } from '../../src/config/schema';
+import { knexOptions } from '../../src/storage/db';
+import { KnexTicketRegistry, ticketKey } from '../../src/tickets/registry';
+
+const HOUR = 3_600_000;
+
+function sqliteFile(): Knex {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'portcullis-tickets-'));
+  return knexFactory(knexOptions(databaseSchema.parse({ client: 'sqlite', filename: 'db.sqlite' }), dir, {}).options);
+}
+
+const byName = (name: string) => {
+  const found = MIGRATIONS.find((m) => m.name === name);
+  if (!found?.migration.down) throw new Error(`no migration ${name} with up and down`);
+  return { up: found.migration.up, down: found.migration.down };
+};
+
+async function tableSql(knex: Knex): Promise<string> {
+  const [row] = await knex('sqlite_master').where({ type: 'table', name: 'tickets' }).select('sql');
+  return String(row.sql).toLowerCase();
+}
+
+async function ticketIndexes(knex: Knex): Promise<string[]> {
+  const rows = await knex('sqlite_master').where({ type: 'index', tbl_name: 'tickets' }).whereNotNull('sql').select('name');
+  return rows.map((r: { name: string }) => r.name).sort();
+}
+
+function row(id: string, kind: string, expiresAt: number, idleExpiresAt: number, tgt: string | null = null) {
+  return { id, kind, tgt_id: tgt, parent_id: tgt, account_id: 1, principal: 'alice', service: kind === 'TGT' ? null : 'https://app.example.org/', created_at: 1, expires_at: expiresAt, idle_expires_at: idleExpiresAt, data: '{"a":1}' };
+}
+
+describe('ticket storage (migration 005)', () => {
+  let knex: Knex;
+  beforeEach(() => {
+    knex = sqliteFile();
+  });
+  afterEach(() => knex.destroy());
+
+  it('rebuilds the SQLite tickets table keyed by the ticket hash, keeps every row, and leaves one expiry index', async () => {
+    for (const { name, migration } of MIGRATIONS) if (name < '005') await migration.up(knex);
+    expect(await tableSql(knex)).not.toContain('without rowid');
+    expect(await ticketIndexes(knex)).toEqual(['tickets_expires_index', 'tickets_idle_expires_index', 'tickets_tgt_index']);
+    // One row written before the registry kept idle expiry at or under the hard expiry.
+    await knex('tickets').insert([row('tgt-key', 'TGT', 5 * HOUR, 9 * HOUR), row('st-key', 'ST', 2 * HOUR, 2 * HOUR, 'tgt-key')]);
+
+    await byName('005_ticket_storage').up(knex);
+    expect(await tableSql(knex)).toMatch(/\)\s*without rowid$/);
+    expect(await ticketIndexes(knex)).toEqual(['tickets_idle_expires_index', 'tickets_tgt_index']);
+    const rows = await knex('tickets').orderBy('id');
+    expect(rows).toEqual([row('st-key', 'ST', 2 * HOUR, 2 * HOUR, 'tgt-key'), row('tgt-key', 'TGT', 5 * HOUR, 5 * HOUR)]);
+    // The purge query uses the remaining index rather than scanning the table.
+    const plan = await knex.raw('explain query plan select id from tickets where idle_expires_at <= ? limit 10', [HOUR]);
+    expect(JSON.stringify(plan)).toContain('tickets_idle_expires_index');
+
+    await byName('005_ticket_storage').down(knex);
+    expect(await tableSql(knex)).not.toContain('without rowid');
+    expect(await ticketIndexes(knex)).toEqual(['tickets_expires_index', 'tickets_idle_expires_index', 'tickets_tgt_index']);
+    expect(await knex('tickets').count({ n: '*' })).toEqual([{ n: 2 }]);
+  });
+
+  it('stores idle expiry no later than the hard expiry, so the purge finds a ticket past either', async () => {
+    for (const { migration } of MIGRATIONS) await migration.up(knex);
+    const registry = new KnexTicketRegistry(knex);
+    const base = { kind: 'TGT' as const, tgtKey: null, parentKey: null, accountId: 1, principal: 'alice', service: null, createdAt: 0, data: {} };
+    await registry.add({ ...base, id: 'TGT-hard-first', expiresAt: 2 * HOUR, idleExpiresAt: 8 * HOUR });
+    await registry.add({ ...base, id: 'TGT-idle-first', expiresAt: 8 * HOUR, idleExpiresAt: 3 * HOUR });
+    await registry.add({ ...base, id: 'TGT-alive', expiresAt: 8 * HOUR, idleExpiresAt: 8 * HOUR });
+    const [stored] = await knex('tickets').where({ id: ticketKey('TGT-hard-first') }).select('idle_expires_at');
+    expect(Number(stored.idle_expires_at)).toBe(2 * HOUR);
+
+    const purged = await registry.deleteExpired(4 * HOUR, 100);
+    expect(purged.count).toBe(2);
+    expect(purged.expiredSessions.map((s) => s.key).sort()).toEqual([ticketKey('TGT-hard-first'), ticketKey('TGT-idle-first')].sort());
+    expect(await registry.get('TGT-alive', 'TGT', 4 * HOUR)).not.toBeNull();
+  });
+});
