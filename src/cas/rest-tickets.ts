@@ -1,8 +1,9 @@
 import express, { type Request, type Response, Router } from 'express';
 import { assertPasswordSize } from '../accounts/account-service';
 import type { Config } from '../config/schema';
+import type { LoginResult } from '../authn/login-service';
 import type { PasswordAuthenticator } from '../http/passport';
-import { formParams } from '../http/params';
+import { type Params, formParams } from '../http/params';
 import type { AuditLog } from '../storage/audit-log';
 import type { SessionService } from '../tickets/sessions';
 import type { Clock } from '../shared/clock';
@@ -10,6 +11,7 @@ import { InputError, NotFoundError } from '../shared/errors';
 import { MAX_USERNAME_LENGTH } from '../shared/username';
 import type { ServicePort } from '../web/service-port';
 import { ENDPOINTS, MAX_SERVICE_LENGTH } from './constants';
+import { isSet } from './routes';
 
 export interface RestTicketDeps {
   config: Config;
@@ -21,6 +23,8 @@ export interface RestTicketDeps {
 }
 
 const TGT_PATH = /^TGT-[A-Za-z0-9]{1,200}$/;
+
+type PasswordSuccess = Extract<LoginResult, { status: 'success' }>;
 
 function text(res: Response, status: number, body: string): void {
   res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
@@ -47,8 +51,7 @@ export function restTicketRoutes(deps: RestTicketDeps): Router {
     return deps.sessions.find(tgt);
   }
 
-  router.post(ENDPOINTS.restTickets, formBody, async (req, res) => {
-    const form = formParams(req);
+  function readCredentials(form: Params): { username: string; password: string } {
     const username = form.get('username')?.trim() ?? '';
     const password = form.get('password') ?? '';
     if (username.length === 0 || password.length === 0) throw new InputError("'username' and 'password' are both required.");
@@ -56,42 +59,54 @@ export function restTicketRoutes(deps: RestTicketDeps): Router {
     assertPasswordSize(password);
     // eslint-disable-next-line no-control-regex -- a control character is never part of a valid name
     if (/[\u0000-\u001f\u007f]/.test(username)) throw new InputError('The username contains control characters.');
+    return { username, password };
+  }
 
-    const result = await deps.authenticatePassword(req, res, { username, password }, { clientIp: req.ip ?? null, userAgent: req.get('user-agent')?.slice(0, 512) ?? null, channel: 'rest' });
+  /** Checks the form's credentials; answers the request itself and returns null unless they are good and usable. */
+  async function authenticate(req: Request, res: Response, form: Params): Promise<PasswordSuccess | null> {
+    const result = await deps.authenticatePassword(req, res, readCredentials(form), { clientIp: req.ip ?? null, userAgent: req.get('user-agent')?.slice(0, 512) ?? null, channel: 'rest' });
     switch (result.status) {
-      case 'success': {
-        if (result.passwordChange) {
-          text(res, 403, 'The password must be changed before this account can be used: sign in on the login page (/cas/login) and choose a new password first.');
-          return;
-        }
-        const tgt = await deps.sessions.create(result.account.username, result.account.id, {
-          authenticatedAt: result.authenticatedAt,
-          backend: result.backend,
-          attributes: result.principal.attributes,
-        });
-        const location = `${baseUrl(req)}${ENDPOINTS.restTickets}/${tgt}`;
-        res.location(location);
-        text(res, 201, tgt);
-        return;
-      }
+      case 'success':
+        if (!result.passwordChange) return result;
+        text(res, 403, 'The password must be changed before this account can be used: sign in on the login page (/cas/login) and choose a new password first.');
+        return null;
       case 'invalid':
         text(res, 401, 'Invalid username or password.');
-        return;
+        return null;
       case 'locked':
         text(res, 423, 'This account is temporarily locked because of too many failed sign-in attempts. Try again later.');
-        return;
+        return null;
       case 'disabled':
         text(res, 403, 'This account is disabled.');
-        return;
+        return null;
       case 'account_state':
         text(res, 403, `The directory refused this account (${result.reason.replace(/_/g, ' ')}).`);
-        return;
+        return null;
       case 'unavailable':
         text(res, 503, `Sign-in is unavailable: the ${result.dependency} cannot be reached. Try again later.`);
-        return;
+        return null;
     }
+  }
+
+  router.post(ENDPOINTS.restTickets, formBody, async (req, res) => {
+    const result = await authenticate(req, res, formParams(req));
+    if (!result) return;
+    const tgt = await deps.sessions.create(result.account.username, result.account.id, {
+      authenticatedAt: result.authenticatedAt,
+      backend: result.backend,
+      attributes: result.principal.attributes,
+    });
+    const location = `${baseUrl(req)}${ENDPOINTS.restTickets}/${tgt}`;
+    res.location(location);
+    text(res, 201, tgt);
   });
 
+  /**
+   * A service ticket under a TGT. With `renew`, Apereo-style: the user's
+   * credentials come along and are checked like a fresh sign-in, and the
+   * ticket then passes validation with `renew=true`. They must be the TGT
+   * owner's credentials.
+   */
   router.post(`${ENDPOINTS.restTickets}/:tgt`, formBody, async (req, res) => {
     const form = formParams(req);
     const service = form.get('service');
@@ -101,7 +116,18 @@ export function restTicketRoutes(deps: RestTicketDeps): Router {
     if (!session) throw new NotFoundError('No such ticket-granting ticket (it expired or was destroyed).');
     const check = await deps.servicePort.checkService(service);
     if (!check.allowed) throw new InputError(check.reason);
-    text(res, 200, await deps.servicePort.issueServiceTicket(session, check.service, false));
+    if (!isSet(form.get('renew'))) {
+      text(res, 200, await deps.servicePort.issueServiceTicket(session, check.service, false));
+      return;
+    }
+    const result = await authenticate(req, res, form);
+    if (!result) return;
+    if (result.account.id !== session.ticket.accountId) {
+      text(res, 403, 'These credentials belong to another user than the ticket-granting ticket.');
+      return;
+    }
+    const renewed = { ...session, authentication: { ...session.authentication, authenticatedAt: result.authenticatedAt, attributes: result.principal.attributes } };
+    text(res, 200, await deps.servicePort.issueServiceTicket(renewed, check.service, true));
   });
 
   router.get(`${ENDPOINTS.restTickets}/:tgt`, async (req, res) => {

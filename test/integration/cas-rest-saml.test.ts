@@ -70,6 +70,50 @@ describe('REST tickets', () => {
     expect(res.headers.location).toBeUndefined();
     expect(await ctx.services.tickets.countActive('TGT', ctx.clock.now())).toBe(0);
   });
+
+  describe('renew: a service ticket for a fresh check of the credentials', () => {
+    const tgtPathFor = async (username: string, password: string) => new URL((await post('/cas/v1/tickets', { username, password })).headers.location as string).pathname;
+    const validate = (ticket: string, renew: boolean) => callEndpoint(ctx, '/cas/p3/serviceValidate', { service: APP, ticket, ...(renew ? { renew: 'true' } : {}) });
+
+    it('with the owner’s credentials: the ticket passes validation with renew=true and says it came from a new login', async () => {
+      const tgtPath = await tgtPathFor('alice', 'Correct-Horse-7');
+      ctx.clock.advance(60_000);
+      const st = await post(tgtPath, { service: APP, renew: 'true', username: 'alice', password: 'Correct-Horse-7' });
+      expect(st.status).toBe(200);
+      const validated = await validate(st.text.trim(), true);
+      expect(validated.text).toContain('<cas:user>alice</cas:user>');
+      expect(validated.text).toContain('<cas:isFromNewLogin>true</cas:isFromNewLogin>');
+      // The authentication date is the new check's, not the TGT's.
+      const date = /<cas:authenticationDate>([^<]+)</.exec(validated.text)?.[1];
+      expect(Date.parse(date ?? '')).toBe(ctx.clock.now());
+
+      // Without renew the same TGT still gives ordinary tickets, which renew=true validation refuses.
+      const plain = (await post(tgtPath, { service: APP })).text.trim();
+      expect((await validate(plain, true)).text).toContain('code="INVALID_TICKET"');
+    });
+
+    it('refuses missing, wrong and other users’ credentials; wrong ones count towards the lockout', async () => {
+      await ctx.addUser('bob', 'Battery-Staple-8');
+      const tgtPath = await tgtPathFor('alice', 'Correct-Horse-7');
+      const missing = await post(tgtPath, { service: APP, renew: 'true' });
+      expect(missing.status).toBe(400);
+      expect(missing.text).toContain("'username' and 'password'");
+
+      const otherUser = await post(tgtPath, { service: APP, renew: 'true', username: 'bob', password: 'Battery-Staple-8' });
+      expect(otherUser.status).toBe(403);
+      expect(otherUser.text).toContain('another user');
+      expect(otherUser.text).not.toMatch(/ST-/);
+
+      for (let i = 0; i < 3; i++) expect((await post(tgtPath, { service: APP, renew: 'true', username: 'alice', password: `wrong-${i}-pw` })).status).toBe(401);
+      expect((await post(tgtPath, { service: APP, renew: 'true', username: 'alice', password: 'Correct-Horse-7' })).status).toBe(423);
+      // An unknown TGT or service is refused before any password is checked: three of each would lock bob if they counted.
+      for (let i = 0; i < 3; i++) {
+        expect((await post('/cas/v1/tickets/TGT-unknown', { service: APP, renew: 'true', username: 'bob', password: `wrong-${i}-pw` })).status).toBe(404);
+        expect((await post(tgtPath, { service: 'https://evil.example.net/', renew: 'true', username: 'bob', password: `wrong-${i}-pw` })).status).toBe(400);
+      }
+      expect((await post('/cas/v1/tickets', { username: 'bob', password: 'Battery-Staple-8' })).status).toBe(201);
+    });
+  });
 });
 
 describe('/samlValidate', () => {
