@@ -102,6 +102,11 @@ export const databaseSchema = z
     trustServerCertificate: z.boolean().default(false),
     poolMin: z.number().int().min(0).default(0),
     poolMax: z.number().int().min(1).max(200).default(10),
+    /**
+     * SQLite page cache, MiB (used only as the database grows). Ticket lookups hit random
+     * index pages; 256 MiB keeps the indexes of about a million live tickets in memory.
+     */
+    sqliteCacheMiB: z.number().int().min(2).max(16384).default(256),
   })
   .prefault({});
 
