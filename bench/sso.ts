@@ -6,6 +6,7 @@ import { loadConfig } from '../src/config/load';
 import { buildServicesAfterMigration } from '../src/server';
 import { openDatabase } from '../src/storage/db';
 import { createLogger } from '../src/shared/logger';
+import { minimalSsoAppScript } from './minimal-sso-app';
 import { type BenchOptions, type Figure, type Measurement, REPO, compareAlternating, createSessions, get, measure, round, ssoCycle, startServer, tempDirs } from './support';
 
 /** The issue fixes these: 64 concurrent clients, and the registry sizes to compare. */
@@ -14,15 +15,8 @@ const TICKET_COUNTS = [10_000, 1_000_000] as const;
 const ROUNDS = 4;
 const SERVICE = 'https://app.example.org/sso';
 
-/** A bare express 5 HTTPS route in its own process, with the server's certificate and TLS floor: the baseline. */
-async function startBareServer(certFile: string, keyFile: string, minVersion: string): Promise<{ url: string; child: ChildProcess }> {
-  const script = `
-    const express = require('express'); const https = require('node:https'); const fs = require('node:fs');
-    const app = express(); app.disable('x-powered-by');
-    app.get('/hello', (_req, res) => res.type('text/plain').send('hello'));
-    const server = https.createServer({ cert: fs.readFileSync(${JSON.stringify(certFile)}), key: fs.readFileSync(${JSON.stringify(keyFile)}), minVersion: ${JSON.stringify(minVersion)} }, app);
-    server.keepAliveTimeout = 65000;
-    server.listen(0, '127.0.0.1', () => process.stdout.write('port ' + server.address().port + '\\n'));`;
+/** Runs a `node -e` server script that prints `port N` once listening (the baselines below). */
+async function startScriptServer(script: string): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ['-e', script], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'], env: { PATH: process.env.PATH, NODE_ENV: 'production' } });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
@@ -31,10 +25,21 @@ async function startBareServer(certFile: string, keyFile: string, minVersion: st
       const m = /port (\d+)/.exec(out);
       if (m) resolve(Number(m[1]));
     });
-    child.once('exit', (code) => reject(new Error(`bare server exited (${code})`)));
+    child.once('exit', (code) => reject(new Error(`baseline server exited (${code})`)));
   });
   child.stdout!.resume();
   return { url: `https://127.0.0.1:${port}`, child };
+}
+
+/** A bare express 5 HTTPS route in its own process, with the server's certificate and TLS floor: the baseline. */
+function bareServerScript(certFile: string, keyFile: string, minVersion: string): string {
+  return `
+    const express = require('express'); const https = require('node:https'); const fs = require('node:fs');
+    const app = express(); app.disable('x-powered-by');
+    app.get('/hello', (_req, res) => res.type('text/plain').send('hello'));
+    const server = https.createServer({ cert: fs.readFileSync(${JSON.stringify(certFile)}), key: fs.readFileSync(${JSON.stringify(keyFile)}), minVersion: ${JSON.stringify(minVersion)} }, app);
+    server.keepAliveTimeout = 65000;
+    server.listen(0, '127.0.0.1', () => process.stdout.write('port ' + server.address().port + '\\n'));`;
 }
 
 /** Adds `count` unexpired tickets (service tickets of made-up sessions) straight into the registry table. */
@@ -79,7 +84,9 @@ async function seedTickets(options: BenchOptions, dirs: { dataDir: string; confi
  * Figures: sso_cycles_per_second, bare_https_requests_per_second,
  * sso_to_bare_ratio (target >= 0.35), sso_p50/p99_latency (target p99 < 25 ms),
  * and per registry size sso_cycles_per_second_with_N_tickets with latencies,
- * plus sso_slowdown_1m_vs_10k_tickets (throughput at 10k / at 1M; target <= 1.2).
+ * plus sso_slowdown_1m_vs_10k_tickets (throughput at 10k / at 1M; target <= 1.2),
+ * and for scale minimal_app_sso_to_bare_ratio: the same cycle on the least
+ * an express + SQLite app can do (bench/minimal-sso-app.ts).
  * SQLite (the default database) only.
  */
 export async function benchSso(options: BenchOptions): Promise<Figure[]> {
@@ -95,7 +102,9 @@ export async function benchSso(options: BenchOptions): Promise<Figure[]> {
 
   const server = await startServer(dirs);
   const tlsDir = path.join(dirs.dataDir, 'tls');
-  const bare = await startBareServer(path.join(tlsDir, 'self-signed-cert.pem'), path.join(tlsDir, 'self-signed-key.pem'), loaded.config.server.tls.minVersion);
+  const tls = { certFile: path.join(tlsDir, 'self-signed-cert.pem'), keyFile: path.join(tlsDir, 'self-signed-key.pem'), minVersion: loaded.config.server.tls.minVersion };
+  const bare = await startScriptServer(bareServerScript(tls.certFile, tls.keyFile, tls.minVersion));
+  const minimal = await startScriptServer(minimalSsoAppScript({ ...tls, dbFile: path.join(dirs.dataDir, 'minimal-sso-app.sqlite'), tgcs, principal: account.username }));
   const newAgent = () => new https.Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca: server.ca });
   let agent = newAgent();
   const cycle = (worker: number) => ssoCycle(agent, server.url, server.url, SERVICE, tgcs[worker]);
@@ -107,6 +116,8 @@ export async function benchSso(options: BenchOptions): Promise<Figure[]> {
   try {
     options.log(`SSO cycle (login with TGC -> ST -> /p3/serviceValidate) vs bare HTTPS express route, ${CONCURRENCY} keep-alive clients, alternating rounds, ${options.seconds}s each`);
     const { baseline, target } = await compareAlternating(options, ROUNDS, hello, cycle, CONCURRENCY);
+    options.log('the same cycle on a minimal express + SQLite app (bench/minimal-sso-app.ts), for scale');
+    const reference = await measure(options.seconds / 2, CONCURRENCY, (worker) => ssoCycle(agent, minimal.url, minimal.url, SERVICE, tgcs[worker]));
     const figures: Figure[] = [
       { name: 'sso_cycles_per_second', value: round(target.perSecond), unit: 'cycles/s' },
       { name: 'bare_https_requests_per_second', value: round(baseline.perSecond), unit: 'requests/s' },
@@ -114,6 +125,8 @@ export async function benchSso(options: BenchOptions): Promise<Figure[]> {
       { name: 'sso_p50_latency', value: round(target.p50), unit: 'ms' },
       { name: 'sso_p99_latency', value: round(target.p99), unit: 'ms (target < 25)' },
       { name: 'bare_https_p99_latency', value: round(baseline.p99), unit: 'ms' },
+      { name: 'minimal_app_sso_to_bare_ratio', value: round(reference.perSecond / baseline.perSecond, 3), unit: 'ratio (reference: the least one Node process can do, not a target)' },
+      { name: 'minimal_app_sso_p99_latency', value: round(reference.p99), unit: 'ms' },
     ];
     const bySize = new Map<number, Measurement>();
     let seeded = 0;
@@ -139,6 +152,7 @@ export async function benchSso(options: BenchOptions): Promise<Figure[]> {
   } finally {
     agent.destroy();
     bare.child.kill('SIGTERM');
+    minimal.child.kill('SIGTERM');
     await server.stop();
   }
 }
