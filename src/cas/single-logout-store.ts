@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { affected } from '../storage/db';
+import { chunks } from '../storage/statement-batcher';
 
 export interface SessionParticipant {
   id: number;
@@ -7,6 +8,12 @@ export interface SessionParticipant {
   serviceId: number;
   serviceUrl: string;
   ticketId: string;
+}
+
+export interface NewParticipant extends Omit<SessionParticipant, 'id'> {
+  createdAt: number;
+  /** When the row may be dropped even if nobody ended the session. */
+  expiresAt: number;
 }
 
 export interface LogoutDelivery {
@@ -44,15 +51,20 @@ interface DeliveryRow {
 export class SingleLogoutStore {
   constructor(private readonly db: Knex) {}
 
-  async addParticipant(p: Omit<SessionParticipant, 'id'>, now: number, expiresAt: number): Promise<void> {
-    await this.db('cas_session_services').insert({
-      tgt_key: p.tgtKey,
-      service_id: p.serviceId,
-      service_url: p.serviceUrl,
-      ticket_id: p.ticketId,
-      created_at: now,
-      expires_at: expiresAt,
-    });
+  /** Stores participants, many per statement (chunked under SQL Server's 2,100-parameter limit). */
+  async addParticipants(participants: NewParticipant[]): Promise<void> {
+    for (const chunk of chunks(participants, 250)) {
+      await this.db('cas_session_services').insert(
+        chunk.map((p) => ({
+          tgt_key: p.tgtKey,
+          service_id: p.serviceId,
+          service_url: p.serviceUrl,
+          ticket_id: p.ticketId,
+          created_at: p.createdAt,
+          expires_at: p.expiresAt,
+        })),
+      );
+    }
   }
 
   /** Removes and returns a session's participants; a row taken by a concurrent caller is not returned twice. */

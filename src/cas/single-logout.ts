@@ -6,7 +6,8 @@ import { TICKET_PREFIX } from './constants';
 import type { OutboundHttp } from './outbound-http';
 import { checkServiceUrl } from './service-pattern';
 import type { RegisteredService, ServiceRegistry } from './service-registry';
-import type { SingleLogoutStore } from './single-logout-store';
+import type { NewParticipant, SingleLogoutStore } from './single-logout-store';
+import { StatementBatcher } from '../storage/statement-batcher';
 import { escapeXml } from './xml';
 
 type SingleLogoutConfig = Config['cas']['singleLogout'];
@@ -35,6 +36,8 @@ export class SingleLogout {
   private timer: NodeJS.Timeout | null = null;
   private draining: Promise<number> | null = null;
   private drainAgain = false;
+  // Validations finishing in the same turn of the event loop record their participants with one statement.
+  private readonly participants: StatementBatcher<NewParticipant, undefined>;
 
   constructor(
     private readonly store: SingleLogoutStore,
@@ -43,12 +46,17 @@ export class SingleLogout {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly config: () => SingleLogoutConfig,
-  ) {}
+  ) {
+    this.participants = new StatementBatcher(async (rows) => {
+      await this.store.addParticipants(rows);
+      return rows.map(() => undefined);
+    });
+  }
 
   /** Remembers that `service` holds a session from `ticketId` (called once the ticket was validated). */
   async recordParticipant(service: RegisteredService, tgtKey: string | null, serviceUrl: string, ticketId: string, sessionExpiresAt: number): Promise<void> {
     if (!this.config().enabled || service.logoutType === 'none' || tgtKey === null) return;
-    await this.store.addParticipant({ tgtKey, serviceId: service.id, serviceUrl, ticketId }, this.clock.now(), sessionExpiresAt);
+    await this.participants.run({ tgtKey, serviceId: service.id, serviceUrl, ticketId, createdAt: this.clock.now(), expiresAt: sessionExpiresAt });
   }
 
   /** Queues the notifications of an ended session and starts delivering them; never throws, never waits. */

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { affected, deleteReturning } from '../storage/db';
 import { sha256Hex } from '../shared/random';
+import { StatementBatcher, chunks } from '../storage/statement-batcher';
 
 export type TicketKind = 'TGT' | 'ST' | 'PT' | 'PGT';
 
@@ -78,37 +79,87 @@ function toTicket(row: TicketRow): StoredTicket {
 
 const alive = (t: StoredTicket, now: number) => t.expiresAt > now && t.idleExpiresAt > now;
 
+function toRow(ticket: NewTicket): TicketRow {
+  return {
+    id: ticketKey(ticket.id),
+    kind: ticket.kind,
+    tgt_id: ticket.tgtKey,
+    parent_id: ticket.parentKey,
+    account_id: ticket.accountId,
+    principal: ticket.principal,
+    service: ticket.service,
+    created_at: ticket.createdAt,
+    expires_at: ticket.expiresAt,
+    // Never later than the hard expiry: the purge looks at this column alone (migration 005).
+    idle_expires_at: Math.min(ticket.idleExpiresAt, ticket.expiresAt),
+    data: JSON.stringify(ticket.data),
+  };
+}
+
+/** Puts each row with the caller that asked for its key; a key asked for twice goes to the first caller only. */
+function deal(keys: string[], rows: TicketRow[]): (TicketRow | null)[] {
+  const byKey = new Map(rows.map((row) => [row.id, row]));
+  return keys.map((key) => {
+    const row = byKey.get(key) ?? null;
+    byKey.delete(key);
+    return row;
+  });
+}
+
+/**
+ * Tickets in one table, keyed by the SHA-256 of the id. Issuing, looking up
+ * and consuming are group-committed (src/storage/statement-batcher.ts): the
+ * calls of one event-loop turn share one statement, chunked under SQL
+ * Server's 2,100-parameter limit. Each caller still gets its own answer
+ * before it replies, and single use holds: one DELETE … RETURNING removes a
+ * row once, and a key consumed twice in one statement goes to one caller.
+ */
 export class KnexTicketRegistry implements TicketRegistry {
+  private readonly inserts = new StatementBatcher<TicketRow, undefined>(async (rows) => {
+    for (const chunk of chunks(rows, 150)) await this.db('tickets').insert(chunk);
+    return rows.map(() => undefined);
+  });
+
+  private readonly lookups = new StatementBatcher<string, TicketRow | null>(async (keys) => {
+    const rows: TicketRow[] = [];
+    for (const chunk of chunks([...new Set(keys)], 500)) rows.push(...(await this.db<TicketRow>('tickets').whereIn('id', chunk)));
+    // A lookup does not use the row up: every caller asking for the key gets it.
+    const byKey = new Map(rows.map((row) => [row.id, row]));
+    return keys.map((key) => byKey.get(key) ?? null);
+  });
+
+  private readonly consumptions = new StatementBatcher<{ key: string; kinds: string }, TicketRow | null>(async (requests) => {
+    const results = new Map<(typeof requests)[number], TicketRow | null>();
+    const byKinds = new Map<string, typeof requests>();
+    for (const r of requests) byKinds.set(r.kinds, [...(byKinds.get(r.kinds) ?? []), r]);
+    for (const [kinds, group] of byKinds) {
+      const keys = group.map((r) => r.key);
+      const rows: TicketRow[] = [];
+      for (const chunk of chunks([...new Set(keys)], 500)) {
+        rows.push(...(await deleteReturning<TicketRow>(this.db('tickets').whereIn('id', chunk).whereIn('kind', kinds.split(',')))));
+      }
+      deal(keys, rows).forEach((row, i) => results.set(group[i], row));
+    }
+    return requests.map((r) => results.get(r) ?? null);
+  });
+
   constructor(private readonly db: Knex) {}
 
   async add(ticket: NewTicket): Promise<void> {
-    await this.db('tickets').insert({
-      id: ticketKey(ticket.id),
-      kind: ticket.kind,
-      tgt_id: ticket.tgtKey,
-      parent_id: ticket.parentKey,
-      account_id: ticket.accountId,
-      principal: ticket.principal,
-      service: ticket.service,
-      created_at: ticket.createdAt,
-      expires_at: ticket.expiresAt,
-      // Never later than the hard expiry: the purge looks at this column alone (migration 005).
-      idle_expires_at: Math.min(ticket.idleExpiresAt, ticket.expiresAt),
-      data: JSON.stringify(ticket.data),
-    });
+    await this.inserts.run(toRow(ticket));
   }
 
   async get(id: string, kind: TicketKind, now: number): Promise<StoredTicket | null> {
-    const row = await this.db<TicketRow>('tickets').where({ id: ticketKey(id) }).first();
+    const row = await this.lookups.run(ticketKey(id));
     if (!row) return null;
     const ticket = toTicket(row);
     return ticket.kind === kind && alive(ticket, now) ? ticket : null;
   }
 
   async consume(id: string, kinds: readonly TicketKind[], now: number): Promise<StoredTicket | null> {
-    // One statement: of several concurrent consumers only one deletes (and gets) the row.
+    // Deleted and returned by one statement: of several concurrent consumers only one gets the row.
     // A ticket of another kind (a PGT handed to a validator) is left alone.
-    const [row] = await deleteReturning<TicketRow>(this.db('tickets').where({ id: ticketKey(id) }).whereIn('kind', kinds));
+    const row = await this.consumptions.run({ key: ticketKey(id), kinds: [...kinds].sort().join(',') });
     if (!row) return null;
     const ticket = toTicket(row);
     return alive(ticket, now) ? ticket : null;

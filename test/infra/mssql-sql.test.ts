@@ -332,7 +332,7 @@ describe('SQL Server dialect (compiled offline)', () => {
       await registry.resolve(3);
     }, ['assertValid', 'toRow', 'invalidate', 'current', 'load']);
     await exerciseAll(new SingleLogoutStore(db.knex), async (store) => {
-      await store.addParticipant({ tgtKey: 'k', serviceId: 3, serviceUrl: 'https://app.example.test/', ticketId: 'ST-x' }, 1, 2);
+      await store.addParticipants(Array.from({ length: 300 }, (_, i) => ({ tgtKey: 'k', serviceId: 3, serviceUrl: 'https://app.example.test/', ticketId: `ST-${i}`, createdAt: 1, expiresAt: 2 })));
       await store.takeParticipants('k');
       await store.purgeParticipants(1);
       await store.enqueue([{ serviceId: 3, url: 'https://app.example.test/', body: '<samlp:LogoutRequest/>' }], 1);

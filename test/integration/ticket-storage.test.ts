@@ -82,4 +82,35 @@ describe('ticket storage (migration 005)', () => {
     }
     expect(() => databaseSchema.parse({ sqliteCacheMiB: 1 })).toThrow();
   });
+
+  it('group-commits the tickets of one event-loop turn, and still hands each consumed ticket to one caller only', async () => {
+    for (const { migration } of MIGRATIONS) await migration.up(knex);
+    const registry = new KnexTicketRegistry(knex);
+    const statements: string[] = [];
+    knex.on('query', (q: { sql: string }) => statements.push(q.sql));
+    const st = (n: number) => ({ id: `ST-${n}`, kind: 'ST' as const, tgtKey: 'tgt', parentKey: 'tgt', accountId: 1, principal: `user${n}`, service: 'https://app.example.org/', createdAt: 0, expiresAt: HOUR, idleExpiresAt: HOUR, data: { n } });
+
+    await Promise.all(Array.from({ length: 40 }, (_, n) => registry.add(st(n))));
+    expect(statements.filter((sql) => /^insert into `tickets`/.test(sql))).toHaveLength(1);
+
+    statements.length = 0;
+    const found = await Promise.all([registry.get('ST-1', 'ST', 1), registry.get('ST-1', 'ST', 1), registry.get('ST-2', 'TGT', 1), registry.get('ST-99', 'ST', 1)]);
+    expect(found.map((t) => t?.principal ?? null)).toEqual(['user1', 'user1', null, null]);
+    expect(statements).toHaveLength(1);
+
+    statements.length = 0;
+    // Twenty validators race for ST-7 in the same turn, alongside one for ST-8 and a PGT lookup of an ST.
+    const [racers, other, wrongKind] = await Promise.all([
+      Promise.all(Array.from({ length: 20 }, () => registry.consume('ST-7', ['ST'], 1))),
+      registry.consume('ST-8', ['ST', 'PT'], 1),
+      registry.consume('ST-9', ['PGT'], 1),
+    ]);
+    expect(racers.filter((t) => t !== null).map((t) => t?.principal)).toEqual(['user7']);
+    expect(other?.principal).toBe('user8');
+    expect(wrongKind).toBeNull();
+    expect(await registry.get('ST-9', 'ST', 1)).not.toBeNull();
+    // One DELETE … RETURNING per set of kinds asked for, then the lookup above.
+    expect(statements.filter((sql) => /^delete from `tickets`/.test(sql))).toHaveLength(3);
+    expect(await registry.consume('ST-7', ['ST'], 1)).toBeNull();
+  });
 });
