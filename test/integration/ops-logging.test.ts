@@ -3,6 +3,7 @@ import { loggablePath } from '../../src/ops/request-log';
 import { createLogger } from '../../src/shared/logger';
 import { type TestContext, createTestContext, executionFrom, submitLogin } from '../support/test-app';
 import { callEndpoint, loginForTicket, registerService, ssoTicket } from '../support/cas-helpers';
+import { eventually } from '../support/instances';
 
 const PASSWORD = 'Correct-Horse-7';
 const WRONG_PASSWORD = 'Wrong-Secret-99';
@@ -70,6 +71,8 @@ describe('request logs', () => {
     secrets.push(restSt.text.trim());
     await request(ctx.url).delete(`/cas/v1/tickets/${restTgt}`).ca(ctx.ca);
     await browser.get('/cas/logout');
+    // A request is logged when the server has finished writing it, which can come after the client has read it.
+    await eventually('the logout request log line', () => lines.some((line) => line.includes('"route":"/cas/logout"')));
 
     expect(lines.length).toBeGreaterThan(15);
     const leaks = lines.flatMap((line) => secrets.filter((secret) => line.includes(secret)).map((secret) => `${secret.slice(0, 12)}... in ${line}`));
