@@ -297,9 +297,10 @@ export class AccountService {
     if (days <= 0) return 0;
     const now = this.clock.now();
     const names = await this.accounts.disableInactive(now - days * 86_400_000, now);
-    for (const username of names) {
-      await this.audit.append({ event: 'account_disabled_inactive', outcome: 'info', username, actor: 'system', details: { inactiveDays: days } }, now);
-    }
+    await this.audit.appendMany(
+      names.map((username) => ({ event: 'account_disabled_inactive', outcome: 'info', username, actor: 'system', details: { inactiveDays: days } })),
+      now,
+    );
     return names.length;
   }
 }

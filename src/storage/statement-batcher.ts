@@ -34,7 +34,8 @@ export class StatementBatcher<Item, Result> {
       const results = await this.runAll(items);
       waiters.forEach((waiter, i) => waiter.resolve(results[i]));
     } catch (error) {
-      // The statement failed as a whole: so does every call it carried.
+      // Every call of the run fails, also those whose rows an earlier chunk of it stored:
+      // such a row (a ticket nobody was given) is harmless and expires.
       for (const waiter of waiters) waiter.reject(error);
     }
   }

@@ -146,7 +146,11 @@ describe('several instances on one PostgreSQL database', () => {
     await db('accounts').whereIn('username', ['idle1', 'idle2', 'idle3']).update({ created_at: old });
     await eventually('expired tickets purged', async () => Number((await db('tickets').where('id', 'like', 'expired-%').count({ n: '*' }))[0].n) === 0);
     await eventually('inactive accounts disabled', async () => Number((await db('accounts').whereIn('username', ['idle1', 'idle2', 'idle3']).where({ enabled: false }).count({ n: '*' }))[0].n) === 3);
-    const disabledEvents = await db('audit_events').where({ event: 'account_disabled_inactive' }).select('username');
+    // The audit rows follow the disabling statement: wait for them too, then check there are exactly these.
+    const disabledEvents = await eventually('inactive-account audit events', async () => {
+      const rows = await db('audit_events').where({ event: 'account_disabled_inactive' }).select('username');
+      return rows.length >= 3 && rows;
+    });
     expect(disabledEvents.map((e: { username: string }) => e.username).sort()).toEqual(['idle1', 'idle2', 'idle3']);
     // Every instance schedules the job each second; the lease lets exactly one of them run it.
     const ran = await Promise.all(cluster.instances.map((i) => metric(i, 'portcullis_background_job_runs_total', 'outcome="ran"')));
