@@ -7,7 +7,7 @@ import type { OutboundHttp } from './outbound-http';
 import { checkServiceUrl } from './service-pattern';
 import type { RegisteredService, ServiceRegistry } from './service-registry';
 import type { NewParticipant, SingleLogoutStore } from './single-logout-store';
-import { StatementBatcher } from '../storage/statement-batcher';
+import { type StatementBatcher, writeBatcher } from '../storage/statement-batcher';
 import { escapeXml } from './xml';
 
 type SingleLogoutConfig = Config['cas']['singleLogout'];
@@ -47,10 +47,7 @@ export class SingleLogout {
     private readonly logger: Logger,
     private readonly config: () => SingleLogoutConfig,
   ) {
-    this.participants = new StatementBatcher(async (rows) => {
-      await this.store.addParticipants(rows);
-      return rows.map(() => undefined);
-    });
+    this.participants = writeBatcher((rows) => this.store.addParticipants(rows));
   }
 
   /** Remembers that `service` holds a session from `ticketId` (called once the ticket was validated). */

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { affected, deleteReturning } from '../storage/db';
 import { sha256Hex } from '../shared/random';
-import { StatementBatcher, chunks } from '../storage/statement-batcher';
+import { StatementBatcher, chunks, writeBatcher } from '../storage/statement-batcher';
 
 export type TicketKind = 'TGT' | 'ST' | 'PT' | 'PGT';
 
@@ -115,9 +115,8 @@ function deal(keys: string[], rows: TicketRow[]): (TicketRow | null)[] {
  * row once, and a key consumed twice in one statement goes to one caller.
  */
 export class KnexTicketRegistry implements TicketRegistry {
-  private readonly inserts = new StatementBatcher<TicketRow, undefined>(async (rows) => {
+  private readonly inserts = writeBatcher<TicketRow>(async (rows) => {
     for (const chunk of chunks(rows, 150)) await this.db('tickets').insert(chunk);
-    return rows.map(() => undefined);
   });
 
   private readonly lookups = new StatementBatcher<string, TicketRow | null>(async (keys) => {
@@ -131,7 +130,11 @@ export class KnexTicketRegistry implements TicketRegistry {
   private readonly consumptions = new StatementBatcher<{ key: string; kinds: string }, TicketRow | null>(async (requests) => {
     const results = new Map<(typeof requests)[number], TicketRow | null>();
     const byKinds = new Map<string, typeof requests>();
-    for (const r of requests) byKinds.set(r.kinds, [...(byKinds.get(r.kinds) ?? []), r]);
+    for (const r of requests) {
+      const group = byKinds.get(r.kinds);
+      if (group) group.push(r);
+      else byKinds.set(r.kinds, [r]);
+    }
     for (const [kinds, group] of byKinds) {
       const keys = group.map((r) => r.key);
       const rows: TicketRow[] = [];
