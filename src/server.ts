@@ -5,6 +5,7 @@ import type { LoadedConfig } from './config/load';
 import { type Services, buildServices } from './services';
 import { migrateToLatest, openDatabase } from './storage/db';
 import { loadOrCreateTls } from './http/tls';
+import { expressServerClasses } from './http/express-server';
 import type { Logger } from './shared/logger';
 import { HOUSEKEEPING_JOB, runHousekeeping } from './ops/housekeeping';
 import { type OpsServer, startOpsServer } from './ops/ops-server';
@@ -47,7 +48,7 @@ export async function startServer(loaded: LoadedConfig, options: StartOptions = 
   await services.hasher.warmUp();
   const tls = await loadOrCreateTls(loaded.config.server.tls, loaded.dataDir);
   const app = createApp(services);
-  const server = https.createServer({ cert: tls.cert, key: tls.key, minVersion: loaded.config.server.tls.minVersion }, app);
+  const server = https.createServer({ cert: tls.cert, key: tls.key, minVersion: loaded.config.server.tls.minVersion, ...expressServerClasses(app) }, app);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

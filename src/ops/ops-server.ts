@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { Logger } from '../shared/logger';
+import { expressServerClasses } from '../http/express-server';
 import { type HealthDeps, opsRoutes } from './health';
 import { requestLogger } from './request-log';
 
@@ -25,7 +26,7 @@ export async function startOpsServer(deps: HealthDeps & { logger: Logger }, host
   app.use((_req, res) => {
     res.status(404).json({ status: 404, error: 'not found' });
   });
-  const server = http.createServer(app);
+  const server = http.createServer(expressServerClasses(app), app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

@@ -14,6 +14,7 @@ import { migrateToLatest, openDatabase } from '../../src/storage/db';
 import { ManualClock } from '../../src/shared/clock';
 import { createLogger } from '../../src/shared/logger';
 import { createSelectedTestDatabase } from './pg-test-databases';
+import { expressServerClasses } from '../../src/http/express-server';
 
 export interface TestContext {
   services: Services;
@@ -83,7 +84,7 @@ export async function createTestContext(options: TestOptions = {}): Promise<Test
   }
   const app = createApp(services);
   const tls = await loadOrCreateTls({ minVersion: 'TLSv1.2' }, path.join(os.tmpdir(), `portcullis-test-tls-${process.pid}`));
-  const server = https.createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, app);
+  const server = https.createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...expressServerClasses(app) }, app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
