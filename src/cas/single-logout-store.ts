@@ -51,20 +51,38 @@ interface DeliveryRow {
 export class SingleLogoutStore {
   constructor(private readonly db: Knex) {}
 
-  /** Stores participants, many per statement (chunked under SQL Server's 2,100-parameter limit). */
+  /**
+   * Stores participants, many per statement (chunked under SQL Server's
+   * 2,100-parameter limit). A session keeps one row per service URL, for the
+   * ticket validated last (as Apereo CAS's default, only the most recent
+   * session per service is tracked): an application that validates a ticket
+   * on every page would otherwise grow the table without bound and get as
+   * many logout requests at the end. The replacement is one transaction;
+   * two instances recording the same pair at once may both keep a row,
+   * which only means one extra logout request.
+   */
   async addParticipants(participants: NewParticipant[]): Promise<void> {
-    for (const chunk of chunks(participants, 250)) {
-      await this.db('cas_session_services').insert(
-        chunk.map((p) => ({
-          tgt_key: p.tgtKey,
-          service_id: p.serviceId,
-          service_url: p.serviceUrl,
-          ticket_id: p.ticketId,
-          created_at: p.createdAt,
-          expires_at: p.expiresAt,
-        })),
-      );
-    }
+    const latest = new Map<string, NewParticipant>();
+    for (const p of participants) latest.set(JSON.stringify([p.tgtKey, p.serviceUrl]), p);
+    await this.db.transaction(async (trx) => {
+      for (const chunk of chunks([...latest.values()], 250)) {
+        await trx('cas_session_services')
+          .where((q) => {
+            for (const p of chunk) void q.orWhere({ tgt_key: p.tgtKey, service_url: p.serviceUrl });
+          })
+          .del();
+        await trx('cas_session_services').insert(
+          chunk.map((p) => ({
+            tgt_key: p.tgtKey,
+            service_id: p.serviceId,
+            service_url: p.serviceUrl,
+            ticket_id: p.ticketId,
+            created_at: p.createdAt,
+            expires_at: p.expiresAt,
+          })),
+        );
+      }
+    });
   }
 
   /** Removes and returns a session's participants; a row taken by a concurrent caller is not returned twice. */

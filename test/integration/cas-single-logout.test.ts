@@ -147,6 +147,28 @@ describe('CAS single logout', () => {
     expect(await ctx.services.cas.singleLogoutStore.pending()).toEqual([]);
   });
 
+  it('remembers one ticket per service URL of a session, the one validated last: one logout request, not one per ticket', async () => {
+    const agent = ctx.agent();
+    const first = await loginForTicket(agent, plainApp);
+    await callEndpoint(ctx, '/cas/serviceValidate', { service: plainApp, ticket: first });
+    const second = await ssoTicket(agent, plainApp);
+    await callEndpoint(ctx, '/cas/serviceValidate', { service: plainApp, ticket: second });
+    // Validated together: the same batch holds two rows for the pair, and still one is kept.
+    const [third, fourth] = [await ssoTicket(agent, plainApp), await ssoTicket(agent, plainApp)];
+    await Promise.all([third, fourth].map((ticket) => callEndpoint(ctx, '/cas/serviceValidate', { service: plainApp, ticket })));
+    const secureTicket = await ssoTicket(agent, secureApp);
+    await callEndpoint(ctx, '/cas/serviceValidate', { service: secureApp, ticket: secureTicket });
+    expect(await ctx.services.db.knex('cas_session_services').count({ n: '*' })).toEqual([{ n: 2 }]);
+
+    expect((await agent.get('/cas/logout')).status).toBe(200);
+    const [toPlain] = await plain.waitForRequests(1);
+    const [toSecure] = await secure.waitForRequests(1);
+    await ctx.services.cas.singleLogout.drain();
+    expect(plain.requests).toHaveLength(1);
+    expect([third, fourth]).toContain(parseLogoutRequest(toPlain.form.get('logoutRequest') as string).sessionIndex);
+    expect(parseLogoutRequest(toSecure.form.get('logoutRequest') as string).sessionIndex).toBe(secureTicket);
+  });
+
   it('expiry of the session (background purge) triggers single logout too', async () => {
     const agent = ctx.agent();
     const ticket = await loginForTicket(agent, plainApp);
