@@ -21,10 +21,7 @@ export const TICKET_PREFIX = {
   logoutRequest: 'LR-',
 } as const;
 
-/** Random bytes behind every ticket id (256 bits; the spec asks for "adequate secure random data"). */
-export const TICKET_RANDOM_BYTES = 32;
-
-/** Longest ticket id accepted in a request; ours are ~50 characters, the spec recommends clients allow 256. */
+/** Longest ticket id accepted in a request; ours are ~60 characters, the spec recommends clients allow 256. */
 export const MAX_TICKET_LENGTH = 256;
 export const MAX_SERVICE_LENGTH = 4096;
 

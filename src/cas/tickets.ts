@@ -1,8 +1,7 @@
 import type { Clock } from '../shared/clock';
-import { randomAlphanumeric } from '../shared/random';
-import type { StoredTicket, TicketKind, TicketRegistry } from '../tickets/registry';
+import { type StoredTicket, type TicketKind, type TicketRegistry, newTicketId } from '../tickets/registry';
 import type { SsoSession } from '../tickets/sessions';
-import { TICKET_PREFIX, TICKET_RANDOM_BYTES } from './constants';
+import { TICKET_PREFIX } from './constants';
 
 /** What a service, proxy or proxy-granting ticket carries from the session that issued it. */
 export interface GrantData {
@@ -30,7 +29,6 @@ export interface TicketLifetimes {
   proxyGrantingTicketSeconds: number;
 }
 
-const newId = (prefix: string) => `${prefix}${randomAlphanumeric(TICKET_RANDOM_BYTES)}`;
 
 function readGrant(ticket: StoredTicket): Grant {
   const d = ticket.data as Partial<GrantData>;
@@ -100,7 +98,7 @@ export class CasTickets {
 
   private async add(kind: TicketKind, prefix: string, parent: StoredTicket, parentKey: string, service: string, data: GrantData, lifetimeSeconds: number): Promise<string> {
     const now = this.clock.now();
-    const id = newId(prefix);
+    const id = newTicketId(prefix);
     const expiresAt = Math.min(now + lifetimeSeconds * 1000, data.tgtExpiresAt);
     await this.registry.add({
       id,

@@ -1,6 +1,5 @@
 import type { Clock } from '../shared/clock';
-import { randomAlphanumeric } from '../shared/random';
-import type { StoredTicket, TicketRegistry } from './registry';
+import { type StoredTicket, type TicketRegistry, newTicketId } from './registry';
 
 export interface SessionTimeouts {
   idleSeconds: number;
@@ -42,7 +41,7 @@ export class SessionService {
   async create(principal: string, accountId: number | null, authentication: SessionAuthentication): Promise<string> {
     const now = this.clock.now();
     const { idleSeconds, hardSeconds } = this.timeouts();
-    const id = `${TGT_PREFIX}${randomAlphanumeric(32)}`;
+    const id = newTicketId(TGT_PREFIX);
     await this.registry.add({
       id,
       kind: 'TGT',
