@@ -65,12 +65,16 @@ function cachePreparedStatements(conn: SqliteConnection): void {
  * PostgreSQL, OUTPUT deleted.* on SQL Server.
  */
 export async function deleteReturning<Row>(query: Knex.QueryBuilder): Promise<Row[]> {
-  const client = (query.client as { config: { client: unknown } }).config.client;
-  if (client === 'better-sqlite3') {
+  if (knexClient(query) === 'better-sqlite3') {
     const { sql, bindings } = query.del().toSQL();
     return (await query.client.raw(`${sql} returning *`, bindings)) as Row[];
   }
   return (await query.del().returning('*')) as unknown as Row[];
+}
+
+/** The knex driver behind a knex instance or query ('better-sqlite3', 'pg', 'mssql'), for the few statements written per dialect. */
+export function knexClient(db: Knex | Knex.QueryBuilder): unknown {
+  return (db.client as { config: { client: unknown } }).config.client;
 }
 
 /** The knex options for a config; exported so tests can compile SQL for a dialect offline. */
