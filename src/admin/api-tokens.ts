@@ -22,6 +22,8 @@ export interface TokenContext {
   userAgent: string | null;
   /** What the token was exchanged for, for the audit trail ("credentials", "cas_tgt"). */
   channel: string;
+  /** The token expires then at the latest (the end of the session it was exchanged for). */
+  notAfter?: number;
 }
 
 const TOKEN_PREFIX = 'pcat_';
@@ -76,7 +78,7 @@ export class ApiTokenService {
       scope,
       clientIp: context.clientIp?.slice(0, 64) ?? null,
       createdAt: now,
-      expiresAt: now + this.ttlSeconds() * 1000,
+      expiresAt: Math.min(now + this.ttlSeconds() * 1000, context.notAfter ?? Number.POSITIVE_INFINITY),
     };
     await this.db('api_tokens').insert({
       id: token.id,

@@ -22,6 +22,7 @@ export const API_ERRORS = {
   ACCOUNT_LOCKED: { status: 423, code: 'account_locked', message: 'This account is temporarily locked because of too many failed sign-in attempts.' },
   PRECONDITION_FAILED: { status: 412, code: 'precondition_failed', message: 'The account was changed since you read it (If-Match does not match its ETag); reload it and try again.' },
   PRECONDITION_REQUIRED: { status: 428, code: 'precondition_required', message: 'Updates need an If-Match header with the ETag from GET (or "*" to overwrite deliberately).' },
+  METHOD_NOT_ALLOWED: { status: 405, code: 'method_not_allowed', message: 'This address does not take that method.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type', message: 'The request body must be application/json.' },
   VALIDATION_FAILED: { status: 422, code: 'validation_failed', message: 'The request is not valid.' },
   NO_CHANGES: { status: 422, code: 'validation_failed', message: 'The request body names no field to change.' },

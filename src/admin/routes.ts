@@ -11,6 +11,7 @@ import { meRoutes } from './handlers/me';
 import { serviceRoutes } from './handlers/services';
 import { systemRoutes } from './handlers/system';
 import { tokenRoutes } from './handlers/tokens';
+import { apiError } from './error-codes';
 
 export const API_PREFIX = '/api/v1';
 
@@ -52,6 +53,21 @@ export function adminRouter(services: Services, deps: AdminDeps = adminDeps(serv
     next();
   });
   const guard = new ApiGuard(deps.tokens, services.accounts, services.audit, services.clock);
-  for (const route of apiRoutes(deps)) mountRoute(router, route, guard);
+  const methodsByPath = new Map<string, string[]>();
+  for (const route of apiRoutes(deps)) {
+    mountRoute(router, route, guard);
+    const methods = methodsByPath.get(route.path) ?? [];
+    methods.push(route.method.toUpperCase(), ...(route.method === 'get' ? ['HEAD'] : []));
+    methodsByPath.set(route.path, methods);
+  }
+  // A known path with another method: 405 naming the methods it has (RFC 9110 §15.5.6), not 404.
+  // (OPTIONS never gets here: express answers it with the Allow list itself.)
+  for (const [path, methods] of methodsByPath) {
+    const allow = methods.join(', ');
+    router.all(path, (req, res, next) => {
+      res.set('Allow', allow);
+      next(apiError('METHOD_NOT_ALLOWED', `${req.method} is not allowed here; this address takes ${allow}.`));
+    });
+  }
   return router;
 }

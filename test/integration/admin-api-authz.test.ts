@@ -55,7 +55,8 @@ function servedApiRoutes(app: TestContext['app']): string[] {
   const served: string[] = [];
   for (const layer of adminRouters[0].handle.stack ?? []) {
     if (!layer.route) continue;
-    for (const method of Object.keys(layer.route.methods)) served.push(`${method.toUpperCase()} ${layer.route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`);
+    // `_all`: the 405 responder behind each path (src/admin/routes.ts), not an operation of its own.
+    for (const method of Object.keys(layer.route.methods).filter((m) => m !== '_all')) served.push(`${method.toUpperCase()} ${layer.route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`);
   }
   // No other router may answer under /api.
   const stray = (layers: Layer[]): string[] =>
@@ -90,6 +91,20 @@ describe('administration API: authorization matrix and OpenAPI', () => {
       if (who !== 'public') expect([key, Object.keys(operation.responses)]).toEqual([key, expect.arrayContaining(['401'])]);
       if (who === 'admin') expect([key, Object.keys(operation.responses)]).toEqual([key, expect.arrayContaining(['403'])]);
     }
+  });
+
+  it('answers a known path with another method 405 and the methods it takes, OPTIONS with them, an unknown path 404', async () => {
+    const put = await ctx.agent().put(`${API}/accounts`).send({});
+    expect(put.status).toBe(405);
+    expect(put.headers.allow).toBe('GET, HEAD, POST');
+    expect(put.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(put.body).toMatchObject({ type: 'https://portcullis.dev/problems/method-not-allowed', status: 405 });
+    expect(put.body.detail).toContain('PUT');
+    const tokenPatch = await ctx.agent().patch(`${API}/tokens/current`).send({});
+    expect([tokenPatch.status, tokenPatch.headers.allow]).toEqual([405, 'DELETE']);
+    const options = await ctx.agent().options(`${API}/accounts/7`);
+    expect([options.status, options.headers.allow]).toEqual([200, 'DELETE, GET, HEAD, PATCH']);
+    expect((await ctx.agent().put(`${API}/no-such-thing`)).status).toBe(404);
   });
 
   it('generates request and response schemas from the zod schemas (strict bodies, shared components)', () => {

@@ -169,6 +169,24 @@ describe('administration API: bearer tokens', () => {
     expect((await ctx.services.audit.query({ event: 'token_refused' })).events[0].details).toMatchObject({ reason: 'unknown_tgt' });
   });
 
+  it('a token exchanged for a TGT expires with the session when that ends first', async () => {
+    await ctx.close();
+    ctx = await createTestContext({ overrides: { api: { tokenTtlSeconds: 600 }, tickets: { tgtIdleTimeoutSeconds: 300, tgtHardTimeoutSeconds: 3600 } } });
+    await ctx.addUser('root', ADMIN_PASSWORD, { role: 'admin' });
+    const login = await submitLogin(ctx.agent(), 'root', ADMIN_PASSWORD);
+    const tgt = /TGC=(TGT-[A-Za-z0-9]+)/.exec(String(login.headers['set-cookie']))?.[1] as string;
+    const res = await new ApiClient(ctx).post('/tokens', { ticketGrantingTicket: tgt });
+    expect(res.status).toBe(201);
+    expect(Date.parse(res.body.expiresAt) - ctx.clock.now()).toBe(300_000);
+    const client = new ApiClient(ctx, res.body.token);
+    ctx.clock.advance(299_000);
+    expect((await client.get('/me')).status).toBe(200);
+    ctx.clock.advance(2_000);
+    expect((await client.get('/me')).status).toBe(401);
+    // Credentials are not tied to a session: the configured lifetime applies.
+    expect(Date.parse((await new ApiClient(ctx).post('/tokens', { username: 'root', password: ADMIN_PASSWORD })).body.expiresAt) - ctx.clock.now()).toBe(600_000);
+  });
+
   it('gives an account that must change its password only a password_change token', async () => {
     await ctx.addUser('root', ADMIN_PASSWORD, { role: 'admin', mustChangePassword: true });
     const res = await new ApiClient(ctx).post('/tokens', { username: 'root', password: ADMIN_PASSWORD });

@@ -66,7 +66,9 @@ export function tokenRoutes(deps: AdminDeps): ApiRoute[] {
     }
     const expiresAt = passwordExpiresAt(account, policy.get().password.maxAgeDays);
     const passwordChange = account.mustChangePassword ? 'initial' : expiresAt !== null && expiresAt <= now ? 'expired' : undefined;
-    return issueFor(deps, account, passwordChange, { ...context, channel: 'cas_tgt' });
+    // A session cannot vouch beyond its own end: the token expires with the TGT if that comes first.
+    const sessionEnd = Math.min(session.ticket.expiresAt, session.ticket.idleExpiresAt);
+    return issueFor(deps, account, passwordChange, { ...context, channel: 'cas_tgt', notAfter: sessionEnd });
   }
 
   return [
