@@ -4,6 +4,7 @@ import * as cas from './002_cas';
 import * as admin from './003_admin';
 import * as ops from './004_ops';
 import * as ticketStorage from './005_ticket_storage';
+import * as tokenSessions from './006_token_sessions';
 
 /**
  * Migrations in order. Listed explicitly (not read from a directory) so the same
@@ -16,4 +17,5 @@ export const MIGRATIONS: { name: string; migration: Knex.Migration }[] = [
   { name: '003_admin', migration: admin },
   { name: '004_ops', migration: ops },
   { name: '005_ticket_storage', migration: ticketStorage },
+  { name: '006_token_sessions', migration: tokenSessions },
 ];

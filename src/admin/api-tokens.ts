@@ -22,8 +22,8 @@ export interface TokenContext {
   userAgent: string | null;
   /** What the token was exchanged for, for the audit trail ("credentials", "cas_tgt"). */
   channel: string;
-  /** The token expires then at the latest (the end of the session it was exchanged for). */
-  notAfter?: number;
+  /** The CAS session (TGT) the token was exchanged for: the token ends with it, and at `endsAt` at the latest. */
+  session?: { tgtKey: string; endsAt: number };
 }
 
 const TOKEN_PREFIX = 'pcat_';
@@ -78,7 +78,7 @@ export class ApiTokenService {
       scope,
       clientIp: context.clientIp?.slice(0, 64) ?? null,
       createdAt: now,
-      expiresAt: Math.min(now + this.ttlSeconds() * 1000, context.notAfter ?? Number.POSITIVE_INFINITY),
+      expiresAt: Math.min(now + this.ttlSeconds() * 1000, context.session?.endsAt ?? Number.POSITIVE_INFINITY),
     };
     await this.db('api_tokens').insert({
       id: token.id,
@@ -89,6 +89,7 @@ export class ApiTokenService {
       client_ip: token.clientIp,
       created_at: token.createdAt,
       expires_at: token.expiresAt,
+      tgt_key: context.session?.tgtKey ?? null,
     });
     await this.audit.append(
       {
@@ -105,20 +106,27 @@ export class ApiTokenService {
     return { secret, token };
   }
 
+  /** Tokens not expired whose CAS session, if they came from one, still exists (logout deletes the TGT). */
+  private live(): Knex.QueryBuilder<TokenRow> {
+    return this.db<TokenRow>('api_tokens')
+      .where('expires_at', '>', this.clock.now())
+      .andWhere((q) => q.whereNull('tgt_key').orWhereExists((session) => session.select(this.db.raw('1')).from('tickets').whereRaw('tickets.id = api_tokens.tgt_key')));
+  }
+
   /** The live token for a presented secret, or null (malformed, unknown, revoked or expired). */
   async authenticate(secret: string): Promise<ApiToken | null> {
     if (!TOKEN_SHAPE.test(secret)) return null;
-    const row = await this.db<TokenRow>('api_tokens').where({ token_hash: sha256Hex(secret) }).andWhere('expires_at', '>', this.clock.now()).first();
+    const row = await this.live().where({ token_hash: sha256Hex(secret) }).first();
     return row ? toToken(row) : null;
   }
 
   async find(id: string): Promise<ApiToken | null> {
-    const row = await this.db<TokenRow>('api_tokens').where({ id }).andWhere('expires_at', '>', this.clock.now()).first();
+    const row = await this.live().where({ id }).first();
     return row ? toToken(row) : null;
   }
 
   async list(filter: { username?: string; offset?: number; limit?: number }): Promise<{ tokens: ApiToken[]; total: number }> {
-    const query = this.db<TokenRow>('api_tokens').where('expires_at', '>', this.clock.now());
+    const query = this.live();
     if (filter.username) query.where('username', filter.username);
     const [count] = await query.clone().count<{ n: number | string }[]>({ n: '*' });
     const rows = await query.orderBy('created_at', 'desc').orderBy('id').offset(filter.offset ?? 0).limit(filter.limit ?? 50);
@@ -126,7 +134,7 @@ export class ApiTokenService {
   }
 
   async countActive(): Promise<number> {
-    const [row] = await this.db('api_tokens').where('expires_at', '>', this.clock.now()).count<{ n: number | string }[]>({ n: '*' });
+    const [row] = await this.live().count<{ n: number | string }[]>({ n: '*' });
     return Number(row?.n ?? 0);
   }
 

@@ -169,7 +169,7 @@ describe('administration API: bearer tokens', () => {
     expect((await ctx.services.audit.query({ event: 'token_refused' })).events[0].details).toMatchObject({ reason: 'unknown_tgt' });
   });
 
-  it('a token exchanged for a TGT expires with the session when that ends first', async () => {
+  it('a token exchanged for a TGT ends with the session: at its end of life, or when the user signs out', async () => {
     await ctx.close();
     ctx = await createTestContext({ overrides: { api: { tokenTtlSeconds: 600 }, tickets: { tgtIdleTimeoutSeconds: 300, tgtHardTimeoutSeconds: 3600 } } });
     await ctx.addUser('root', ADMIN_PASSWORD, { role: 'admin' });
@@ -184,7 +184,21 @@ describe('administration API: bearer tokens', () => {
     ctx.clock.advance(2_000);
     expect((await client.get('/me')).status).toBe(401);
     // Credentials are not tied to a session: the configured lifetime applies.
-    expect(Date.parse((await new ApiClient(ctx).post('/tokens', { username: 'root', password: ADMIN_PASSWORD })).body.expiresAt) - ctx.clock.now()).toBe(600_000);
+    const byPassword = await new ApiClient(ctx).post('/tokens', { username: 'root', password: ADMIN_PASSWORD });
+    expect(Date.parse(byPassword.body.expiresAt) - ctx.clock.now()).toBe(600_000);
+
+    // Signing out of the session ends the tokens exchanged for it, and only those.
+    const browser = ctx.agent();
+    const again = await submitLogin(browser, 'root', ADMIN_PASSWORD);
+    const secondTgt = /TGC=(TGT-[A-Za-z0-9]+)/.exec(String(again.headers['set-cookie']))?.[1] as string;
+    const sessionToken = new ApiClient(ctx, (await new ApiClient(ctx).post('/tokens', { ticketGrantingTicket: secondTgt })).body.token);
+    const passwordToken = new ApiClient(ctx, byPassword.body.token);
+    expect((await sessionToken.get('/me')).status).toBe(200);
+    expect((await passwordToken.get('/tokens')).body.items).toHaveLength(2);
+    expect((await browser.get('/cas/logout')).status).toBe(200);
+    expect((await sessionToken.get('/me')).status).toBe(401);
+    expect((await passwordToken.get('/me')).status).toBe(200);
+    expect((await passwordToken.get('/tokens')).body.items.map((t: { id: string }) => t.id)).toEqual([byPassword.body.id]);
   });
 
   it('gives an account that must change its password only a password_change token', async () => {

@@ -66,9 +66,9 @@ export function tokenRoutes(deps: AdminDeps): ApiRoute[] {
     }
     const expiresAt = passwordExpiresAt(account, policy.get().password.maxAgeDays);
     const passwordChange = account.mustChangePassword ? 'initial' : expiresAt !== null && expiresAt <= now ? 'expired' : undefined;
-    // A session cannot vouch beyond its own end: the token expires with the TGT if that comes first.
-    const sessionEnd = Math.min(session.ticket.expiresAt, session.ticket.idleExpiresAt);
-    return issueFor(deps, account, passwordChange, { ...context, channel: 'cas_tgt', notAfter: sessionEnd });
+    // A session cannot vouch beyond its own end: the token ends with the TGT (logout) and never outlives it.
+    const endsAt = Math.min(session.ticket.expiresAt, session.ticket.idleExpiresAt);
+    return issueFor(deps, account, passwordChange, { ...context, channel: 'cas_tgt', session: { tgtKey: session.ticket.key, endsAt } });
   }
 
   return [
