@@ -59,8 +59,8 @@ export class SingleLogoutStore {
    * on every page would otherwise grow the table without bound and get as
    * many logout requests at the end. The old rows go in the same statement
    * (PostgreSQL: a data-modifying WITH) or transaction (SQLite, SQL Server) as
-   * the new ones are stored; on PostgreSQL four round trips per batch halved
-   * the single sign-on rate (bench --db postgres). Two instances recording
+   * the new ones are stored; on PostgreSQL a four-round-trip transaction per
+   * batch cost a third of the single sign-on rate (bench --db postgres). Two instances recording
    * the same pair at once may both keep a row: one extra logout request.
    */
   async addParticipants(participants: NewParticipant[]): Promise<void> {
