@@ -65,7 +65,8 @@ export class SingleLogoutStore {
    */
   async addParticipants(participants: NewParticipant[]): Promise<void> {
     const latest = new Map<string, NewParticipant>();
-    for (const p of participants) latest.set(JSON.stringify([p.tgtKey, p.serviceUrl]), p);
+    // A TGT key is 64 hex digits: a space after it cannot be part of it.
+    for (const p of participants) latest.set(`${p.tgtKey} ${p.serviceUrl}`, p);
     const batches = chunks([...latest.values()], 250);
     const previous = (db: Knex, chunk: NewParticipant[]) =>
       db('cas_session_services').where((q) => {

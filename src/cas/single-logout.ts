@@ -27,11 +27,11 @@ export function logoutRequestXml(serviceTicket: string, now: number): string {
 
 /**
  * Single logout. Services that validated a ticket are remembered per session
- * (one per service URL, with the ticket validated last);
- * when the session ends (logout, REST DELETE, expiry) one notification per
- * service is queued in the database and delivered in the background with a
- * timeout and exponential retry. Logout never waits for a service: the queue
- * survives restarts and any instance may deliver it.
+ * (one per service URL, with the ticket validated last); when the session
+ * ends (logout, REST DELETE, expiry) one notification per service is queued
+ * in the database and delivered in the background with a timeout and
+ * exponential retry. Logout never waits for a service: the queue survives
+ * restarts and any instance may deliver it.
  */
 export class SingleLogout {
   private timer: NodeJS.Timeout | null = null;
