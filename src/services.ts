@@ -17,7 +17,8 @@ import { LockoutStore } from './storage/lockout-store';
 import type { KnexTicketRegistry } from './tickets/registry';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { ClientIpThrottle } from './ops/client-throttle';
+import { ClientThrottleStore } from './storage/client-throttle-store';
+import { LoginRegulator } from './policy/regulator';
 import { JobLeases } from './ops/job-leases';
 import { MeteredTicketRegistry } from './ops/metered-tickets';
 import { Metrics } from './ops/metrics';
@@ -55,7 +56,9 @@ export interface Services {
   signer: TokenSigner;
   /** Prometheus metrics of this process; CAS validation reports through `metrics.ticketValidated`. */
   metrics: Metrics;
-  clientThrottle: ClientIpThrottle;
+  /** The lockout and client-address throttle: every way in asks it (src/policy/regulator.ts). */
+  regulator: LoginRegulator;
+  clientThrottles: ClientThrottleStore;
   leases: JobLeases;
   /** Names this process in job leases and logs (host, pid, random suffix). */
   instanceId: string;
@@ -89,13 +92,14 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
   const metrics = new Metrics({ activeSessions: () => tickets.countActive('TGT', clock.now()) });
   audit.observe((event) => metrics.observeAudit(event));
   const tickets = new MeteredTicketRegistry(db.knex, (kind) => metrics.ticketIssued(kind));
-  const clientThrottle = new ClientIpThrottle(db.knex, () => config.ops.clientThrottle);
+  const clientThrottles = new ClientThrottleStore(db.knex);
+  const regulator = new LoginRegulator({ counters: lockouts, clients: clientThrottles, lockout: () => policy.get().lockout, throttle: () => config.ops.clientThrottle, clock });
   const sessions = new SessionService(tickets, clock, () => ({ idleSeconds: config.tickets.tgtIdleTimeoutSeconds, hardSeconds: config.tickets.tgtHardTimeoutSeconds }));
   const hasher = new PasswordHasher(config.argon2);
   const accountService = new AccountService(accounts, lockouts, hasher, policy, audit, clock);
   const backends = createBackends({ config, accounts, hasher, logger, env });
   const chain = new BackendChain(backends, accounts);
-  const loginService = new LoginService(chain, accounts, accountService, lockouts, hasher, policy, audit, clock, logger, clientThrottle);
+  const loginService = new LoginService({ chain, accounts, accountService, regulator, hasher, policy, audit, clock, logger });
   const cas = new CasProtocol({ knex: db.knex, config, clock, logger, tickets, accounts });
   if (options.beforeKeys) await options.beforeKeys(db.knex);
   const signer = new TokenSigner(await keys.getOrCreate('form-signing', clock.now()));
@@ -121,7 +125,8 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
     negotiate: createNegotiateAuthenticator(backends, loginService, audit, clock, logger),
     signer,
     metrics,
-    clientThrottle,
+    regulator,
+    clientThrottles,
     leases: new JobLeases(db.knex),
     instanceId: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
     servicePort: cas.servicePort,

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { isLegacyMd5 } from '../authn/password-hasher';
 import { INTERNAL_BACKEND } from '../authn/internal-backend';
 import { type Account, type Role, toAccount } from '../storage/accounts-repo';
+import type { LockView } from '../policy/regulator';
 import type { LockoutState } from '../storage/lockout-store';
 import type { accountSchema, lockoutStateSchema } from './schemas';
 
@@ -19,10 +20,9 @@ export function isoOrNull(ms: number | null): string | null {
   return ms === null ? null : isoTime(ms);
 }
 
-/** The lockout counter as it stands now: a lock that ran out counts as no failures (the next one starts afresh). */
-export function lockoutView(state: LockoutState, now: number): LockoutView {
-  if (state.lockedUntil !== null && state.lockedUntil <= now) return { failureCount: 0, locked: false, lockedUntil: null };
-  return { failureCount: state.failureCount, locked: state.lockedUntil !== null, lockedUntil: isoOrNull(state.lockedUntil) };
+/** The regulator's view of a name's lock, as the API shows it. */
+export function lockoutView(view: LockView): LockoutView {
+  return { failureCount: view.failureCount, locked: view.locked, lockedUntil: isoOrNull(view.lockedUntil) };
 }
 
 export function passwordExpiresAt(account: Account, maxAgeDays: number): number | null {
@@ -31,7 +31,7 @@ export function passwordExpiresAt(account: Account, maxAgeDays: number): number 
 }
 
 /** What the API shows of an account: never the hash, only whether there is one and whether it is legacy MD5. */
-export function accountView(account: Account, lockout: LockoutState, now: number, maxAgeDays: number): AccountView {
+export function accountView(account: Account, lockout: LockView, maxAgeDays: number): AccountView {
   return {
     id: account.id,
     username: account.username,
@@ -50,7 +50,7 @@ export function accountView(account: Account, lockout: LockoutState, now: number
     createdAt: isoTime(account.createdAt),
     updatedAt: isoTime(account.updatedAt),
     version: account.version,
-    lockout: lockoutView(lockout, now),
+    lockout: lockoutView(lockout),
   };
 }
 

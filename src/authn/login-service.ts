@@ -2,7 +2,6 @@ import type { LivePolicySource } from '../config/live-policy';
 import type { AccountService } from '../accounts/account-service';
 import type { Account, AccountRepository } from '../storage/accounts-repo';
 import type { AuditLog } from '../storage/audit-log';
-import type { LockoutStore } from '../storage/lockout-store';
 import type { Clock } from '../shared/clock';
 import { InputError, UnavailableError } from '../shared/errors';
 import { MAX_USERNAME_LENGTH, usernameKey, validateUsername } from '../shared/username';
@@ -11,7 +10,8 @@ import type { BackendChain } from './chain';
 import type { BackendOutcome, FailureReason, PasswordCredential, Principal } from './backend';
 import { INTERNAL_BACKEND } from './internal-backend';
 import type { PasswordHasher } from './password-hasher';
-import type { LoginThrottle } from '../ops/client-throttle';
+import type { Admission, Attempt, LoginRegulator } from '../policy/regulator';
+import type { ChainOutcome, Route } from './chain';
 
 export interface RequestContext {
   clientIp: string | null;
@@ -41,26 +41,32 @@ export type LoginResult =
   | { status: 'account_state'; reason: Exclude<FailureReason, 'bad_credentials' | 'unknown_user'> }
   | { status: 'unavailable'; dependency: string; message: string };
 
+export interface LoginServiceDeps {
+  chain: BackendChain;
+  accounts: AccountRepository;
+  accountService: AccountService;
+  /** The lockout and client-address throttle (src/policy/regulator.ts). */
+  regulator: LoginRegulator;
+  hasher: PasswordHasher;
+  policy: LivePolicySource;
+  audit: AuditLog;
+  clock: Clock;
+  logger: Logger;
+}
+
+type AuditBase = { username: string; clientIp: string | null; userAgent: string | null };
+
 /**
- * The one login path for every front door (form, REST tickets, API tokens):
- * lockout check → backend chain → count failure or reset → local account
- * checks → audit. Failures are counted before a directory is asked again, so
- * a locked name never reaches the directory.
+ * The one login path for every front door (form, REST tickets, API tokens,
+ * SPNEGO, /me/password), as named steps:
+ *   validate name → route to a backend → regulator admits (claims a place in
+ *   the failure count before any secret is checked) → check the secret →
+ *   settle the claim (fail / succeed / abandon) → local account checks → audit.
+ * A locked name never reaches the directory, and an attempt that throws gives
+ * its place back.
  */
 export class LoginService {
-  constructor(
-    private readonly chain: BackendChain,
-    private readonly accounts: AccountRepository,
-    private readonly accountService: AccountService,
-    private readonly lockouts: LockoutStore,
-    private readonly hasher: PasswordHasher,
-    private readonly policy: LivePolicySource,
-    private readonly audit: AuditLog,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    /** Per-client-address throttling of failures (src/ops/client-throttle.ts). */
-    private readonly clientThrottle?: LoginThrottle,
-  ) {}
+  constructor(private readonly deps: LoginServiceDeps) {}
 
   async login(credential: PasswordCredential, context: RequestContext): Promise<LoginResult> {
     return this.guarded(credential.username, context, () => this.attempt(credential, context));
@@ -78,23 +84,32 @@ export class LoginService {
     return this.guarded(username, context, async () => {
       validateUsername(username);
       const key = usernameKey(username);
-      const auditBase = { username, clientIp: context.clientIp, userAgent: context.userAgent };
-      const lockoutPolicy = this.policy.get().lockout;
-      const lockoutApplies = lockoutPolicy.maxAllowedLoginFailureCount > 0;
-      let hasCounter = false;
-      if (lockoutApplies) {
-        // Locked means locked, whichever way the user proves who they are.
-        const state = await this.lockouts.get(key);
-        if (state.lockedUntil !== null && state.lockedUntil > this.clock.now()) {
-          await this.audit.append({ ...auditBase, event: 'login', outcome: 'failure', backend, details: { reason: 'locked', channel: context.channel } }, this.clock.now());
-          return { status: 'locked', lockedUntil: state.lockedUntil };
-        }
-        hasCounter = hasFailures(state);
-      }
+      const auditBase = auditBaseOf(username, context);
+      // Locked means locked, whichever way the user proves who they are; no secret is checked here, so nothing is claimed.
+      const admission = await this.deps.regulator.observe(key, context.clientIp, { lockout: true });
+      if (!admission.admitted) return this.refused(admission, auditBase, context, backend);
       const principal = await identity.resolve();
       if (usernameKey(principal.username) !== key) throw new Error(`backend ${backend} resolved ${username} to another name (${principal.username})`);
-      return this.complete({ ok: true, principal }, key, auditBase, backend, hasCounter, context);
+      return this.complete({ ok: true, principal }, key, auditBase, backend, admission.attempt, context);
     });
+  }
+
+  /**
+   * Checks the current password of a signed-in internal account (`/me/password`):
+   * the same regulator as a sign-in, so a stolen token is no password-guessing oracle.
+   */
+  async confirmPassword(account: Account, password: string, context: RequestContext): Promise<'confirmed' | Extract<LoginResult, { status: 'invalid' | 'locked' }>> {
+    const auditBase = auditBaseOf(account.username, context);
+    const admission = await this.deps.regulator.admit(account.usernameKey, context.clientIp, { lockout: true });
+    if (!admission.admitted) return { status: 'locked', lockedUntil: admission.lockedUntil };
+    const attempt = admission.attempt;
+    const right = await this.settling(attempt, async () => account.passwordHash !== null && (await this.deps.hasher.verify(account.passwordHash, password)));
+    if (right) {
+      await this.deps.regulator.succeed(attempt);
+      return 'confirmed';
+    }
+    await this.recordFailure(attempt, auditBase, null);
+    return { status: 'invalid' };
   }
 
   /** Audits refused input and turns an unreachable dependency into an "unavailable" result (fail closed). */
@@ -103,17 +118,17 @@ export class LoginService {
       return await work();
     } catch (error) {
       if (error instanceof InputError) {
-        await this.audit
-          .append({ event: 'login', outcome: 'failure', username: auditableName(username), clientIp: context.clientIp, userAgent: context.userAgent, details: { reason: 'invalid_input', message: error.message, channel: context.channel } }, this.clock.now())
+        await this.deps.audit
+          .append({ event: 'login', outcome: 'failure', username: auditableName(username), clientIp: context.clientIp, userAgent: context.userAgent, details: { reason: 'invalid_input', message: error.message, channel: context.channel } }, this.deps.clock.now())
           .catch(() => undefined);
         throw error;
       }
       if (!(error instanceof UnavailableError) && !isDatabaseDown(error)) throw error;
       const dependency = error instanceof UnavailableError ? error.dependency : 'database';
       const message = error instanceof UnavailableError ? error.message : 'database unreachable';
-      this.logger.error({ event: 'login_unavailable', dependency, err: (error as Error).message }, 'login refused: dependency unavailable');
-      await this.audit
-        .append({ event: 'login', outcome: 'failure', username: auditableName(username), clientIp: context.clientIp, userAgent: context.userAgent, details: { reason: 'unavailable', dependency, channel: context.channel } }, this.clock.now())
+      this.deps.logger.error({ event: 'login_unavailable', dependency, err: (error as Error).message }, 'login refused: dependency unavailable');
+      await this.deps.audit
+        .append({ event: 'login', outcome: 'failure', username: auditableName(username), clientIp: context.clientIp, userAgent: context.userAgent, details: { reason: 'unavailable', dependency, channel: context.channel } }, this.deps.clock.now())
         .catch(() => undefined);
       return { status: 'unavailable', dependency, message };
     }
@@ -122,100 +137,113 @@ export class LoginService {
   private async attempt(credential: PasswordCredential, context: RequestContext): Promise<LoginResult> {
     // Refused (and audited by guarded()) before any backend or directory sees it.
     validateUsername(credential.username);
-    const lockoutPolicy = this.policy.get().lockout;
-    const route = await this.chain.route(credential.username);
+    const route = await this.deps.chain.route(credential.username);
     const key = usernameKey(route.canonicalUsername);
-    const auditBase = { username: route.canonicalUsername, clientIp: context.clientIp, userAgent: context.userAgent };
-    const lockoutApplies = route.lockout && lockoutPolicy.maxAllowedLoginFailureCount > 0;
-
-    const throttledUntil = await this.clientThrottle?.blockedUntil(context.clientIp, this.clock.now());
-    if (throttledUntil) {
-      await this.audit.append({ ...auditBase, event: 'login', outcome: 'failure', details: { reason: 'client_throttled', channel: context.channel } }, this.clock.now());
-      return { status: 'locked', lockedUntil: throttledUntil };
-    }
-
-    let hasCounter = false;
-    if (lockoutApplies) {
-      const state = await this.lockouts.get(key);
-      if (state.lockedUntil !== null && state.lockedUntil > this.clock.now()) {
-        await this.audit.append({ ...auditBase, event: 'login', outcome: 'failure', details: { reason: 'locked', channel: context.channel } }, this.clock.now());
-        return { status: 'locked', lockedUntil: state.lockedUntil };
-      }
-      hasCounter = hasFailures(state);
-    }
-
-    if (route.backends.length === 0) await this.hasher.burn(credential.password);
-    const { outcome, backend } = route.backends.length === 0
-      ? { outcome: { ok: false as const, reason: 'unknown_user' as const }, backend: null }
-      : await this.chain.authenticate(route, credential);
+    const auditBase = auditBaseOf(route.canonicalUsername, context);
+    const admission = await this.deps.regulator.admit(key, context.clientIp, { lockout: route.lockout });
+    if (!admission.admitted) return this.refused(admission, auditBase, context, null);
+    const attempt = admission.attempt;
+    const { outcome, backend } = await this.settling(attempt, () => this.checkSecret(route, credential));
     const backendName = backend?.name ?? null;
-
-    if (!outcome.ok) {
-      if (outcome.reason === 'bad_credentials' || outcome.reason === 'unknown_user') {
-        const now = this.clock.now();
-        await this.clientThrottle?.recordFailure(context.clientIp, now);
-        let lockedNow = false;
-        if (lockoutApplies) {
-          const state = await this.lockouts.recordFailure(key, now, lockoutPolicy.maxAllowedLoginFailureCount, lockoutPolicy.userLockoutTimeout * 1000);
-          lockedNow = state.lockedUntil !== null && state.lockedUntil > now;
-          if (lockedNow && state.failureCount === lockoutPolicy.maxAllowedLoginFailureCount) {
-            await this.audit.append({ ...auditBase, event: 'account_locked', outcome: 'info', backend: backendName, details: { failures: state.failureCount, lockedUntil: state.lockedUntil } }, now);
-          }
-        }
-        await this.audit.append({ ...auditBase, event: 'login', outcome: 'failure', backend: backendName, details: { reason: outcome.reason, channel: context.channel } }, now);
-        return { status: 'invalid' };
-      }
-      await this.audit.append({ ...auditBase, event: 'login', outcome: 'failure', backend: backendName, details: { reason: outcome.reason, channel: context.channel } }, this.clock.now());
-      return { status: 'account_state', reason: outcome.reason };
+    if (outcome.ok) return this.complete(outcome, key, auditBase, backendName, attempt, context);
+    if (outcome.reason === 'bad_credentials' || outcome.reason === 'unknown_user') {
+      await this.recordFailure(attempt, auditBase, backendName);
+      await this.deps.audit.append({ ...auditBase, event: 'login', outcome: 'failure', backend: backendName, details: { reason: outcome.reason, channel: context.channel } }, this.deps.clock.now());
+      return { status: 'invalid' };
     }
+    // The directory accepted the password but refuses the account's state: no verdict on a guess.
+    await this.deps.regulator.abandon(attempt);
+    await this.deps.audit.append({ ...auditBase, event: 'login', outcome: 'failure', backend: backendName, details: { reason: outcome.reason, channel: context.channel } }, this.deps.clock.now());
+    return { status: 'account_state', reason: outcome.reason };
+  }
 
-    return this.complete(outcome, key, auditBase, backendName, hasCounter, context);
+  /** The backend chain's verdict on the password; a name no backend serves costs one Argon2 verification like any other. */
+  private async checkSecret(route: Route, credential: PasswordCredential): Promise<ChainOutcome> {
+    if (route.backends.length > 0) return this.deps.chain.authenticate(route, credential);
+    await this.deps.hasher.burn(credential.password);
+    return { outcome: { ok: false, reason: 'unknown_user' }, backend: null };
+  }
+
+  /** Runs a step of an admitted attempt; if it throws, the attempt's place is given back. */
+  private async settling<T>(attempt: Attempt, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (error) {
+      await this.deps.regulator.abandon(attempt).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** A wrong secret: the regulator keeps the failure; the one failure that locked the name is audited as such. */
+  private async recordFailure(attempt: Attempt, auditBase: AuditBase, backendName: string | null): Promise<void> {
+    const verdict = await this.deps.regulator.fail(attempt);
+    if (verdict.lockedNow) {
+      await this.deps.audit.append(
+        { ...auditBase, event: 'account_locked', outcome: 'info', backend: backendName, details: { failures: verdict.failureCount, lockedUntil: verdict.lockedUntil } },
+        this.deps.clock.now(),
+      );
+    }
+  }
+
+  private async refused(admission: Extract<Admission, { admitted: false }>, auditBase: AuditBase, context: RequestContext, backend: string | null): Promise<LoginResult> {
+    await this.deps.audit.append(
+      { ...auditBase, event: 'login', outcome: 'failure', ...(backend ? { backend } : {}), details: { reason: admission.reason, channel: context.channel } },
+      this.deps.clock.now(),
+    );
+    return { status: 'locked', lockedUntil: admission.lockedUntil };
   }
 
   /** After a backend said yes: local account (provisioned for directory users), enabled check, login record, audit. */
   private async complete(
     outcome: Extract<BackendOutcome, { ok: true }>,
     key: string,
-    auditBase: { username: string; clientIp: string | null; userAgent: string | null },
+    auditBase: AuditBase,
     backendName: string | null,
-    /** A failure counter existed before this login (a successful login clears it). */
-    hasCounter: boolean,
+    attempt: Attempt,
     context: RequestContext,
   ): Promise<LoginResult> {
     const principal = outcome.principal;
-    const account = principal.source === INTERNAL_BACKEND
-      ? await this.accounts.findByKey(key)
-      : await this.accountService.provisionDirectoryAccount(principal);
-    const now = this.clock.now();
-    if (!account) return { status: 'invalid' };
-    if (!account.enabled) {
-      await this.audit.append({ ...auditBase, event: 'login', outcome: 'failure', backend: backendName, details: { reason: 'account_disabled', channel: context.channel } }, now);
+    const account = await this.settling(attempt, () =>
+      principal.source === INTERNAL_BACKEND ? this.deps.accounts.findByKey(key) : this.deps.accountService.provisionDirectoryAccount(principal),
+    );
+    const now = this.deps.clock.now();
+    if (!account || !account.enabled) {
+      await this.deps.regulator.abandon(attempt);
+      if (!account) return { status: 'invalid' };
+      await this.deps.audit.append({ ...auditBase, event: 'login', outcome: 'failure', backend: backendName, details: { reason: 'account_disabled', channel: context.channel } }, now);
       return { status: 'disabled' };
     }
-    const upgrade = outcome.upgradeHash;
-    if (upgrade) {
-      // A legacy or weaker hash is replaced in the same transaction that records the login.
-      await this.accounts.transaction(async (tx) => {
-        await tx.replaceHash(account.id, upgrade.from, upgrade.to);
-        await tx.recordLogin(account.id, now);
-      });
-    } else await this.accounts.recordLogin(account.id, now);
-    if (hasCounter) await this.lockouts.reset(key);
+    await this.settling(attempt, () => this.recordLogin(account, outcome, now));
+    await this.deps.regulator.succeed(attempt);
     const passwordChange = this.passwordChangeNeeded(account, now);
-    await this.audit.append(
+    await this.deps.audit.append(
       { ...auditBase, username: account.username, event: 'login', outcome: 'success', backend: backendName, details: { channel: context.channel, ...(outcome.upgradeHash ? { hashUpgraded: true } : {}), ...(passwordChange ? { passwordChange } : {}) } },
       now,
     );
     return { status: 'success', account, principal, backend: backendName ?? INTERNAL_BACKEND, authenticatedAt: now, ...(passwordChange ? { passwordChange } : {}) };
   }
 
+  /** The login time, and a legacy or weaker hash replaced in the same transaction. */
+  private async recordLogin(account: Account, outcome: Extract<BackendOutcome, { ok: true }>, now: number): Promise<void> {
+    const upgrade = outcome.upgradeHash;
+    if (!upgrade) return this.deps.accounts.recordLogin(account.id, now);
+    await this.deps.accounts.transaction(async (tx) => {
+      await tx.replaceHash(account.id, upgrade.from, upgrade.to);
+      await tx.recordLogin(account.id, now);
+    });
+  }
+
   private passwordChangeNeeded(account: Account, now: number): PasswordChangeReason | undefined {
     if (account.source !== INTERNAL_BACKEND) return undefined;
     if (account.mustChangePassword) return 'initial';
-    const maxAgeDays = this.policy.get().password.maxAgeDays;
+    const maxAgeDays = this.deps.policy.get().password.maxAgeDays;
     if (maxAgeDays > 0 && account.passwordChangedAt !== null && account.passwordChangedAt + maxAgeDays * 86_400_000 <= now) return 'expired';
     return undefined;
   }
+}
+
+function auditBaseOf(username: string, context: RequestContext): AuditBase {
+  return { username, clientIp: context.clientIp, userAgent: context.userAgent };
 }
 
 /** A refused name as it may be stored in the audit log: control characters replaced, length bounded. */
@@ -233,9 +261,4 @@ export function isDatabaseDown(error: unknown): boolean {
     e.name === 'KnexTimeoutError' ||
     /Unable to acquire a connection|Connection terminated|database is closed|The database connection is not open/i.test(e.message ?? '')
   );
-}
-
-/** Whether a name has a failure counter worth clearing. */
-function hasFailures(state: { failureCount: number; lockedUntil: number | null }): boolean {
-  return state.failureCount > 0 || state.lockedUntil !== null;
 }

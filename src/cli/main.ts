@@ -75,8 +75,8 @@ async function userCommand(args: string[]): Promise<void> {
     await withServices(async (s) => {
       const { accounts } = await s.accounts.list({ limit: 10_000 });
       for (const a of accounts) {
-        const lock = await s.lockouts.get(a.usernameKey);
-        const locked = lock.lockedUntil !== null && lock.lockedUntil > s.clock.now() ? ` locked-until=${new Date(lock.lockedUntil).toISOString()}` : '';
+        const lock = await s.regulator.view(a.usernameKey);
+        const locked = lock.locked && lock.lockedUntil !== null ? ` locked-until=${new Date(lock.lockedUntil).toISOString()}` : '';
         process.stdout.write(`${a.username}\trole=${a.role}\tsource=${a.source}\t${a.enabled ? 'enabled' : 'disabled'}${a.mustChangePassword ? '\tmust-change-password' : ''}${locked}\n`);
       }
     });

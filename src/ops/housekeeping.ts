@@ -31,7 +31,7 @@ export async function runHousekeeping(services: Services, holder: string): Promi
     for (const session of expiredSessions) services.servicePort.sessionEnded(session, null);
     const lockoutMs = services.policy.get().lockout.userLockoutTimeout * 1000;
     await services.lockouts.purgeStale(now - Math.max(lockoutMs, 86_400_000), now);
-    await services.clientThrottle.purgeStale(now - Math.max(services.config.ops.clientThrottle.windowSeconds * 1000, 86_400_000));
+    await services.clientThrottles.purgeStale(now - Math.max(services.config.ops.clientThrottle.windowSeconds * 1000, 86_400_000));
     const disabled = await services.accountService.disableInactiveAccounts();
     services.metrics.jobRun(HOUSEKEEPING_JOB, 'ran');
     if (count > 0 || disabled > 0) services.logger.info({ event: 'housekeeping', holder, ticketsPurged: count, accountsDisabled: disabled }, 'housekeeping');

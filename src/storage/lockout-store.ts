@@ -12,7 +12,8 @@ function toState(row: { failure_count: number | string; locked_until: number | s
 
 /**
  * Failure counters per username key. Every write is one conditional UPDATE
- * evaluated by the database, so concurrent failures add up exactly.
+ * evaluated by the database, so concurrent attempts add up exactly. The lock
+ * rule itself (when a state means "locked") is src/policy/regulator.ts's.
  */
 export class LockoutStore {
   constructor(private readonly db: Knex) {}
@@ -23,46 +24,64 @@ export class LockoutStore {
   }
 
   /**
-   * Counts one failure. When the count reaches `maxFailures` (> 0) the name is
-   * locked until `now + lockMs`. A lock that has run out starts a fresh count.
+   * Claims a place for one attempt that is about to check a secret, before it
+   * is checked: the attempt counts as a failure from now on, and the claim that
+   * brings the count to `maxFailures` (> 0) locks the name until `now + lockMs`
+   * at once. A name that is locked, or whose places are all taken by attempts
+   * in flight, gets no claim. So however many attempts run in parallel, on any
+   * number of instances, at most `maxFailures` secrets are checked per name
+   * between two resets or lock expiries. A lock that has run out starts a fresh
+   * count. Returns the state this claim wrote, or `null` when refused.
    */
-  async recordFailure(usernameKey: string, now: number, maxFailures: number, lockMs: number): Promise<LockoutState> {
+  async claim(usernameKey: string, now: number, maxFailures: number, lockMs: number): Promise<LockoutState | null> {
     const until = now + lockMs;
-    const lockAt = maxFailures > 0 ? maxFailures : null;
     // Every parameter is CAST: PostgreSQL infers an untyped parameter from its context,
     // and in `CASE ... THEN $n ELSE NULL` or `$n <= 1` that context is text or int4, not bigint.
     const bigint = 'CAST(? AS BIGINT)';
-    const lockOnFirstFailure = lockAt !== null && lockAt <= 1;
+    // A fresh count starts when the lock has run out, or when a count left at the limit without a
+    // lock (the limit was lowered by a policy reload) has not moved for a lock period.
+    const fresh = {
+      sql: `((locked_until IS NOT NULL AND locked_until <= ${bigint}) OR (locked_until IS NULL AND failure_count >= ${bigint} AND last_failure_at <= ${bigint}))`,
+      bindings: [now, maxFailures, now - lockMs],
+    };
+    const nextCount = { sql: `CASE WHEN ${fresh.sql} THEN 1 ELSE failure_count + 1 END`, bindings: fresh.bindings };
     const update = () =>
       this.db('lockout_state')
         .where({ username_key: usernameKey })
+        // Free: not locked and a place left, or a fresh count.
+        .andWhereRaw(`((locked_until IS NULL AND failure_count < ${bigint}) OR ${fresh.sql})`, [maxFailures, ...fresh.bindings])
         .update({
           // SET expressions all read the row as it was before this statement.
-          failure_count: this.db.raw(`CASE WHEN locked_until IS NOT NULL AND locked_until <= ${bigint} THEN 1 ELSE failure_count + 1 END`, [now]),
-          locked_until: this.db.raw(
-            `CASE
-               WHEN locked_until IS NOT NULL AND locked_until <= ${bigint} THEN ${lockOnFirstFailure ? bigint : 'NULL'}
-               WHEN locked_until IS NOT NULL THEN locked_until
-               ${lockAt !== null ? `WHEN failure_count + 1 >= ${bigint} THEN ${bigint}` : ''}
-               ELSE NULL END`,
-            [now, ...(lockOnFirstFailure ? [until] : []), ...(lockAt !== null ? [lockAt, until] : [])],
-          ),
+          failure_count: this.db.raw(nextCount.sql, nextCount.bindings),
+          locked_until: this.db.raw(`CASE WHEN (${nextCount.sql}) >= ${bigint} THEN ${bigint} ELSE NULL END`, [...nextCount.bindings, maxFailures, until]),
           last_failure_at: now,
-          // The state this statement wrote (RETURNING / OUTPUT inserted.*): a later read could
-          // already include other requests' failures, and exactly one request must see the count reach the limit.
+          // The state this statement wrote (RETURNING / OUTPUT inserted.*): exactly one claim sees the count reach the limit.
         }, ['failure_count', 'locked_until']);
-    const [updated] = await update();
-    if (updated) return toState(updated);
+    const [claimed] = await update();
+    if (claimed) return toState(claimed);
     try {
-      const first = { failure_count: 1, locked_until: lockOnFirstFailure ? until : null };
+      const first = { failure_count: 1, locked_until: maxFailures <= 1 ? until : null };
       await this.db('lockout_state').insert({ username_key: usernameKey, ...first, last_failure_at: now });
       return toState(first);
     } catch (error) {
-      // Another request inserted the row first: count this failure on it.
+      // The row exists: locked or full (refused), or another attempt inserted it first (claim a place on it).
       if (!isUniqueViolation(error)) throw error;
-      const [row] = await update();
-      return toState(row);
+      const [again] = await update();
+      return again ? toState(again) : null;
     }
+  }
+
+  /**
+   * Gives back a place claimed by an attempt that ended without a verdict on
+   * the secret (the directory could not be reached). Only while the count is
+   * still the one the claim joined: unlocked, or locked by this very claim.
+   */
+  async release(usernameKey: string, claimed: LockoutState): Promise<void> {
+    await this.db('lockout_state')
+      .where({ username_key: usernameKey })
+      .andWhere('failure_count', '>', 0)
+      .andWhere((q) => (claimed.lockedUntil === null ? q.whereNull('locked_until') : q.where('locked_until', claimed.lockedUntil)))
+      .update({ failure_count: this.db.raw('failure_count - 1'), locked_until: null });
   }
 
   async reset(usernameKey: string): Promise<void> {

@@ -5,7 +5,7 @@ import { AuditLog } from '../../src/storage/audit-log';
 import { KeyStore } from '../../src/storage/key-store';
 import { LockoutStore } from '../../src/storage/lockout-store';
 import { KnexTicketRegistry } from '../../src/tickets/registry';
-import { ClientIpThrottle } from '../../src/ops/client-throttle';
+import { ClientThrottleStore } from '../../src/storage/client-throttle-store';
 import { JobLeases } from '../../src/ops/job-leases';
 import { SingleLogoutStore } from '../../src/cas/single-logout-store';
 import { KnexServiceRegistry } from '../../src/cas/service-registry';
@@ -244,9 +244,10 @@ describe('SQL Server dialect (compiled offline)', () => {
     };
     await exerciseAll(new LockoutStore(db.knex), async (store) => {
       await store.get('alice');
-      await store.recordFailure('alice', 10, 3, 900_000);
-      await store.recordFailure('alice', 10, 1, 900_000);
-      await store.recordFailure('alice', 10, 0, 900_000);
+      await store.claim('alice', 10, 3, 900_000);
+      await store.claim('alice', 10, 1, 900_000);
+      await store.release('alice', { failureCount: 1, lockedUntil: null });
+      await store.release('alice', { failureCount: 3, lockedUntil: 900_010 });
       await store.reset('alice');
       await store.purgeStale(1, 2);
     });
@@ -288,11 +289,9 @@ describe('SQL Server dialect (compiled offline)', () => {
       if (/^select top \(\?\) \[holder\]/.test(q.sql)) return { holder: 'a' };
       return undefined;
     };
-    const throttle = new ClientIpThrottle(db.knex, () => ({ maxFailures: 3, windowSeconds: 60 }));
-    await exerciseAll(throttle, async (t) => {
-      await t.blockedUntil('192.0.2.1', 2);
-      await t.recordFailure('192.0.2.1', 2);
-      await t.failures('192.0.2.1', 2);
+    await exerciseAll(new ClientThrottleStore(db.knex), async (t) => {
+      await t.window('192.0.2.1', 2, 60_000);
+      await t.recordFailure('192.0.2.1', 2, 60_000);
       await t.purgeStale(1);
     });
     await exerciseAll(new JobLeases(db.knex), async (leases) => {

@@ -1,3 +1,4 @@
+import argon2 from 'argon2';
 import type { StoredTicket } from '../../src/tickets/registry';
 import { ConflictError } from '../../src/shared/errors';
 import { migrationsCurrent } from '../../src/storage/db';
@@ -73,6 +74,26 @@ describe('PostgreSQL storage', () => {
     expect((await a.audit.query({ username: 'alice', event: 'account_locked' })).total).toBe(1);
   });
 
+  it('checks at most the limit of passwords when 50 attempts race on two instances, the right one at a random position', async () => {
+    shared = await sharedPostgres(2, { lockout: { maxAllowedLoginFailureCount: 3, userLockoutTimeout: 900 }, ops: { clientThrottle: { maxFailures: 0 } } });
+    const [a, b] = shared.instances;
+    await a.accountService.create({ username: 'alice', password: PASSWORD }, { name: 'test' });
+    const rightAt = Math.floor(Math.random() * 50);
+    const verify = jest.spyOn(argon2, 'verify');
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b).loginService.login({ username: 'alice', password: i === rightAt ? PASSWORD : `wrong-${i}` }, context(i))),
+      );
+      const succeeded = results.filter((r) => r.status === 'success').length;
+      expect(succeeded).toBeLessThanOrEqual(1);
+      expect(results.every((r) => ['success', 'invalid', 'locked'].includes(r.status))).toBe(true);
+      // One window of 3 checks, and a second one only after the right password cleared the count.
+      expect(verify.mock.calls.length).toBeLessThanOrEqual(succeeded ? 6 : 3);
+    } finally {
+      verify.mockRestore();
+    }
+  });
+
   it('holds MaxAdministratorCount when administrator creations race on two instances', async () => {
     shared = await sharedPostgres(2, { administrators: { maxAdministratorCount: 2 } });
     const [a, b] = shared.instances;
@@ -126,13 +147,17 @@ describe('PostgreSQL storage', () => {
     shared = await sharedPostgres(2, { ops: { clientThrottle: { maxFailures: 60, windowSeconds: 600 } } });
     const [a, b] = shared.instances;
     const now = shared.clock.now();
-    await Promise.all(Array.from({ length: 59 }, (_, i) => (i % 2 ? a : b).clientThrottle.recordFailure(`2001:db8:1:2::${i.toString(16)}`, now)));
-    expect(await a.clientThrottle.failures('2001:db8:1:2:ffff::1', now)).toBe(59);
-    expect(await b.clientThrottle.blockedUntil('2001:db8:1:2::17', now)).toBeNull();
-    await b.clientThrottle.recordFailure('2001:0db8:0001:0002:0:0:0:99', now);
-    expect(await a.clientThrottle.blockedUntil('2001:db8:1:2::1', now)).toBe(now + 600_000);
-    expect(await a.clientThrottle.blockedUntil('2001:db8:1:3::1', now)).toBeNull();
-    expect(await a.clientThrottle.blockedUntil('2001:db8:1:2::1', now + 600_000)).toBeNull();
+    // Failed attempts as the login path reports them to the regulator (no account lockout involved).
+    const failed = (ip: string) => ({ usernameKey: 'nobody', clientIp: ip, claim: null, clearOnSuccess: false });
+    const admitted = async (s: typeof a, ip: string) => (await s.regulator.admit('nobody', ip, { lockout: false })).admitted;
+    await Promise.all(Array.from({ length: 59 }, (_, i) => (i % 2 ? a : b).regulator.fail(failed(`2001:db8:1:2::${i.toString(16)}`))));
+    expect(await a.regulator.clientFailures('2001:db8:1:2:ffff::1')).toBe(59);
+    expect(await admitted(b, '2001:db8:1:2::17')).toBe(true);
+    await b.regulator.fail(failed('2001:0db8:0001:0002:0:0:0:99'));
+    expect(await a.regulator.admit('nobody', '2001:db8:1:2::1', { lockout: false })).toEqual({ admitted: false, reason: 'client_throttled', lockedUntil: now + 600_000 });
+    expect(await admitted(a, '2001:db8:1:3::1')).toBe(true);
+    shared.clock.advance(600_000);
+    expect(await admitted(a, '2001:db8:1:2::1')).toBe(true);
   });
 
   it('runs housekeeping on one instance at a time: each expired session is reported once and each inactive account disabled once', async () => {

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { startOpsServer } from '../../src/ops/ops-server';
-import { clientKey } from '../../src/ops/client-throttle';
+import { clientKey } from '../../src/policy/client-address';
 import { type TestContext, createTestContext, submitLogin } from '../support/test-app';
 import { callEndpoint, loginForTicket, registerService } from '../support/cas-helpers';
 

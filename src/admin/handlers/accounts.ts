@@ -1,6 +1,7 @@
 import type { AccountChanges, Account } from '../../storage/accounts-repo';
 import { ConflictError } from '../../shared/errors';
 import { accountView, etagOf, listAccounts, lockoutView } from '../account-views';
+import { lockView } from '../../policy/regulator';
 import { apiError } from '../error-codes';
 import { actorOf } from '../guard';
 import { type ApiResult, type ApiRoute, defineRoute } from '../route-kit';
@@ -35,10 +36,10 @@ export function checkIfMatch(header: string | undefined, current: string): void 
 }
 
 export function accountRoutes(deps: AdminDeps): ApiRoute[] {
-  const { accountService, lockouts, policy, clock, db } = deps.services;
+  const { accountService, regulator, policy, clock, db } = deps.services;
 
   async function viewOf(account: Account) {
-    return accountView(account, await lockouts.get(account.usernameKey), clock.now(), policy.get().password.maxAgeDays);
+    return accountView(account, await regulator.view(account.usernameKey), policy.get().password.maxAgeDays);
   }
 
   async function answer(status: number, account: Account, extraHeaders: Record<string, string> = {}): Promise<ApiResult> {
@@ -58,7 +59,8 @@ export function accountRoutes(deps: AdminDeps): ApiRoute[] {
         const now = clock.now();
         const { items, total } = await listAccounts(db.knex, query, now);
         const maxAgeDays = policy.get().password.maxAgeDays;
-        return { status: 200, body: { items: items.map(({ account, lockout }) => accountView(account, lockout, now, maxAgeDays)), total, ...page(query) } };
+        const lockout = policy.get().lockout;
+        return { status: 200, body: { items: items.map((item) => accountView(item.account, lockView(item.lockout, lockout, now), maxAgeDays)), total, ...page(query) } };
       },
     }),
     defineRoute({
@@ -164,7 +166,7 @@ export function accountRoutes(deps: AdminDeps): ApiRoute[] {
       async handle({ req, params, caller }) {
         const account = await accountService.get(params.id);
         await accountService.unlock(account.username, actorOf(req, caller));
-        return { status: 200, body: lockoutView(await lockouts.get(account.usernameKey), clock.now()) };
+        return { status: 200, body: lockoutView(await regulator.view(account.usernameKey)) };
       },
     }),
     defineRoute({
@@ -177,7 +179,7 @@ export function accountRoutes(deps: AdminDeps): ApiRoute[] {
       responses: { 200: { description: 'The lockout state.', schema: lockoutStateSchema } },
       async handle({ params }) {
         const account = await accountService.get(params.id);
-        return { status: 200, body: lockoutView(await lockouts.get(account.usernameKey), clock.now()) };
+        return { status: 200, body: lockoutView(await regulator.view(account.usernameKey)) };
       },
     }),
   ];

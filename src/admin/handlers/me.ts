@@ -5,11 +5,11 @@ import { apiError } from '../error-codes';
 import { actorOf } from '../guard';
 import { type ApiRoute, defineRoute } from '../route-kit';
 import { meSchema, passwordChangeSchema } from '../schemas';
-import type { AdminDeps } from './context';
+import { type AdminDeps, requestContext } from './context';
 
 /** The two calls every account may make about itself. */
 export function meRoutes(deps: AdminDeps): ApiRoute[] {
-  const { accountService, hasher, lockouts, policy, audit, clock } = deps.services;
+  const { accountService, policy, audit, clock } = deps.services;
   return [
     defineRoute({
       method: 'get',
@@ -57,25 +57,16 @@ export function meRoutes(deps: AdminDeps): ApiRoute[] {
         if (account.source !== INTERNAL_BACKEND) {
           throw new PolicyError('directory_password', `"${account.username}" signs in through ${account.source}; change the password with that directory's own tools.`);
         }
-        const lockout = policy.get().lockout;
-        const now = clock.now();
-        const state = await lockouts.get(account.usernameKey);
-        if (lockout.maxAllowedLoginFailureCount > 0 && state.lockedUntil !== null && state.lockedUntil > now) {
-          throw apiError('ACCOUNT_LOCKED', undefined, [], { lockedUntil: isoTime(state.lockedUntil) });
-        }
-        if (!account.passwordHash || !(await hasher.verify(account.passwordHash, body.currentPassword))) {
-          // A stolen token must not become a password-guessing oracle: wrong guesses lock the name like failed logins.
-          if (lockout.maxAllowedLoginFailureCount > 0) {
-            await lockouts.recordFailure(account.usernameKey, now, lockout.maxAllowedLoginFailureCount, lockout.userLockoutTimeout * 1000);
-          }
+        const confirmation = await deps.services.loginService.confirmPassword(account, body.currentPassword, requestContext(req, 'me_password'));
+        if (confirmation !== 'confirmed') {
+          if (confirmation.status === 'locked') throw apiError('ACCOUNT_LOCKED', undefined, [], { lockedUntil: isoTime(confirmation.lockedUntil) });
           await audit.append(
             { event: 'password_change', outcome: 'failure', username: account.username, actor: actor.name, clientIp: actor.clientIp, details: { reason: 'current_password_incorrect' } },
-            now,
+            clock.now(),
           );
           throw apiError('CURRENT_PASSWORD_INCORRECT');
         }
         await accountService.setPassword(account, body.newPassword, { mustChange: false, actor });
-        await lockouts.reset(account.usernameKey);
         await deps.tokens.revokeAllFor(account.id, 'password_changed', actor, token.scope === 'full' ? token.id : undefined);
         return { status: 204 };
       },
