@@ -2,8 +2,10 @@ import express, { type Request, type Response, Router } from 'express';
 import { assertPasswordSize } from '../accounts/account-service';
 import type { Config } from '../config/schema';
 import type { LoginResult } from '../authn/login-service';
+import { PASSWORD_CHANGE_DUE, refusalOf } from '../authn/refusals';
 import type { PasswordAuthenticator } from '../http/passport';
 import { type Params, formParams } from '../http/params';
+import { requestContext } from '../http/request-context';
 import type { AuditLog } from '../storage/audit-log';
 import type { SessionService } from '../tickets/sessions';
 import type { Clock } from '../shared/clock';
@@ -64,28 +66,15 @@ export function restTicketRoutes(deps: RestTicketDeps): Router {
 
   /** Checks the form's credentials; answers the request itself and returns null unless they are good and usable. */
   async function authenticate(req: Request, res: Response, form: Params): Promise<PasswordSuccess | null> {
-    const result = await deps.authenticatePassword(req, res, readCredentials(form), { clientIp: req.ip ?? null, userAgent: req.get('user-agent')?.slice(0, 512) ?? null, channel: 'rest' });
-    switch (result.status) {
-      case 'success':
-        if (!result.passwordChange) return result;
-        text(res, 403, 'The password must be changed before this account can be used: sign in on the login page (/cas/login) and choose a new password first.');
-        return null;
-      case 'invalid':
-        text(res, 401, 'Invalid username or password.');
-        return null;
-      case 'locked':
-        text(res, 423, 'This account is temporarily locked because of too many failed sign-in attempts. Try again later.');
-        return null;
-      case 'disabled':
-        text(res, 403, 'This account is disabled.');
-        return null;
-      case 'account_state':
-        text(res, 403, `The directory refused this account (${result.reason.replace(/_/g, ' ')}).`);
-        return null;
-      case 'unavailable':
-        text(res, 503, `Sign-in is unavailable: the ${result.dependency} cannot be reached. Try again later.`);
-        return null;
+    const result = await deps.authenticatePassword(req, res, readCredentials(form), requestContext(req, 'rest'));
+    if (result.status !== 'success') {
+      const refusal = refusalOf(result);
+      text(res, refusal.status, refusal.message);
+      return null;
     }
+    if (!result.passwordChange) return result;
+    text(res, PASSWORD_CHANGE_DUE.status, PASSWORD_CHANGE_DUE.message);
+    return null;
   }
 
   router.post(ENDPOINTS.restTickets, formBody, async (req, res) => {

@@ -3,10 +3,12 @@ import express, { type Request, type Response, Router } from 'express';
 import path from 'node:path';
 import type { AccountService } from '../accounts/account-service';
 import { assertPasswordSize } from '../accounts/account-service';
-import type { LoginResult, RequestContext } from '../authn/login-service';
+import type { LoginResult } from '../authn/login-service';
+import { type LoginRefusal, refusalOf } from '../authn/refusals';
 import { NegotiateAuthenticator } from '../authn/windows/spnego';
 import type { Config } from '../config/schema';
 import type { PasswordAuthenticator } from '../http/passport';
+import { requestContext } from '../http/request-context';
 import { FORM_CONTENT_TYPE, type Params, formParams, parseCookies, queryParams } from '../http/params';
 import type { AuditLog } from '../storage/audit-log';
 import type { SessionService } from '../tickets/sessions';
@@ -26,15 +28,8 @@ const PASSWORD_CHANGE_TTL_MS = 10 * 60 * 1000;
 export const MAX_SERVICE_LENGTH = 4096;
 
 const MESSAGES = {
-  invalid: 'Invalid username or password.',
-  locked: 'This account is temporarily locked because of too many failed sign-in attempts. Try again later.',
-  disabled: 'This account is disabled. Contact your administrator.',
   formExpired: 'Your sign-in form expired. Please try again.',
   missing: 'Enter your username and password.',
-  account_expired: 'This account has expired. Contact your administrator.',
-  account_disabled: 'This account is disabled in the directory. Contact your administrator.',
-  password_expired: 'Your directory password has expired. Change it with your organisation\'s tools, then sign in again.',
-  password_must_change: 'Your directory requires you to change your password. Change it with your organisation\'s tools, then sign in again.',
 } as const;
 
 export interface LoginRouteDeps {
@@ -50,20 +45,10 @@ export interface LoginRouteDeps {
   negotiate?: NegotiateAuthenticator;
 }
 
-/** HTTP status and message for a login that did not succeed (form and integrated sign-in alike). */
-function failureView(result: Exclude<LoginResult, { status: 'success' }>): { status: number; text: string } {
-  switch (result.status) {
-    case 'invalid':
-      return { status: 401, text: MESSAGES.invalid };
-    case 'locked':
-      return { status: 423, text: MESSAGES.locked };
-    case 'disabled':
-      return { status: 403, text: MESSAGES.disabled };
-    case 'account_state':
-      return { status: 403, text: MESSAGES[result.reason] };
-    case 'unavailable':
-      return { status: 503, text: `Sign-in is unavailable: the ${result.dependency} cannot be reached. Nobody can sign in until it is back; please try again later.` };
-  }
+/** HTTP status and message for a login that did not succeed (form and integrated sign-in alike): the refusal table's. */
+function failureView(result: LoginRefusal): { status: number; text: string } {
+  const refusal = refusalOf(result);
+  return { status: refusal.status, text: refusal.message };
 }
 
 interface ServiceRequest {
@@ -89,9 +74,6 @@ function readServiceRequest(params: Params): ServiceRequest {
 
 const cookieAttributes = 'Path=/cas; Secure; HttpOnly; SameSite=Lax';
 
-function requestContext(req: Request, channel: string): RequestContext {
-  return { clientIp: req.ip ?? null, userAgent: req.get('user-agent')?.slice(0, 512) ?? null, channel };
-}
 
 function noStore(res: Response): void {
   res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache', Expires: '0' });

@@ -1,5 +1,3 @@
-import type { Request } from 'express';
-import type { RequestContext } from '../../authn/login-service';
 import type { Services } from '../../services';
 import type { ApiTokenService } from '../api-tokens';
 
@@ -9,9 +7,7 @@ export interface AdminDeps {
   tokens: ApiTokenService;
 }
 
-export function requestContext(req: Request, channel: string): RequestContext {
-  return { clientIp: req.ip ?? null, userAgent: req.get('user-agent')?.slice(0, 512) ?? null, channel };
-}
+export { requestContext } from '../../http/request-context';
 
 /** Paging as echoed in list responses. */
 export function page(query: { offset?: number; limit?: number }): { offset: number; limit: number } {

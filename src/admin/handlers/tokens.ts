@@ -1,6 +1,7 @@
-import type { LoginResult, RequestContext } from '../../authn/login-service';
+import type { RequestContext } from '../../authn/login-service';
 import type { Account } from '../../storage/accounts-repo';
-import { NotFoundError, UnavailableError } from '../../shared/errors';
+import { HttpError, NotFoundError } from '../../shared/errors';
+import { type LoginRefusal, refusalOf } from '../../authn/refusals';
 import type { ApiToken, TokenContext } from '../api-tokens';
 import { isoTime, passwordExpiresAt } from '../account-views';
 import { apiError } from '../error-codes';
@@ -31,20 +32,10 @@ export async function issueFor(deps: AdminDeps, account: Account, passwordChange
   };
 }
 
-/** Login refusals as API problems: the same outcomes, and the same deliberate vagueness, as the login page. */
-function refusal(result: Exclude<LoginResult, { status: 'success' }>): Error {
-  switch (result.status) {
-    case 'invalid':
-      return apiError('INVALID_CREDENTIALS');
-    case 'locked':
-      return apiError('ACCOUNT_LOCKED', undefined, [], { lockedUntil: isoTime(result.lockedUntil) });
-    case 'disabled':
-      return apiError('ACCOUNT_DISABLED');
-    case 'account_state':
-      return apiError('ACCOUNT_STATE', `The directory refused this account (${result.reason.replace(/_/g, ' ')}).`, [], { reason: result.reason });
-    case 'unavailable':
-      return new UnavailableError(result.dependency, result.message);
-  }
+/** Login refusals as API problems: the refusal table's status, code and message, as problem+json. */
+function refusal(result: LoginRefusal): Error {
+  const entry = refusalOf(result);
+  return new HttpError(entry.status, entry.code, entry.message, [], entry.extensions);
 }
 
 export function tokenRoutes(deps: AdminDeps): ApiRoute[] {

@@ -1,0 +1,61 @@
+import type { FailureReason } from './backend';
+import type { LoginResult } from './login-service';
+
+/**
+ * The refusal table: how every refused login reads, whichever way it came in.
+ * The login page (HTML), REST tickets (text), the API (problem+json) and
+ * SPNEGO choose only the format; status, code and message are decided here.
+ * Wrong password and unknown user share one entry on purpose, and a locked
+ * name gets the same answer whatever password it sent.
+ */
+export type LoginRefusal = Exclude<LoginResult, { status: 'success' }>;
+
+export interface RefusalEntry {
+  status: number;
+  /** Stable machine-readable code (problem+json type, message-catalogue key). */
+  code: string;
+  message: string;
+  /** Extra members for machine-readable formats (problem+json). */
+  extensions: Record<string, unknown>;
+}
+
+type AccountState = Exclude<FailureReason, 'bad_credentials' | 'unknown_user'>;
+
+const ACCOUNT_STATE_MESSAGES: Record<AccountState, string> = {
+  account_expired: 'This account has expired. Contact your administrator.',
+  account_disabled: 'This account is disabled in the directory. Contact your administrator.',
+  password_expired: "Your directory password has expired. Change it with your organisation's tools, then sign in again.",
+  password_must_change: "Your directory requires you to change your password. Change it with your organisation's tools, then sign in again.",
+};
+
+export function refusalOf(result: LoginRefusal): RefusalEntry {
+  switch (result.status) {
+    case 'invalid':
+      return { status: 401, code: 'invalid_credentials', message: 'Invalid username or password.', extensions: {} };
+    case 'locked':
+      return {
+        status: 423,
+        code: 'account_locked',
+        message: 'This account is temporarily locked because of too many failed sign-in attempts. Try again later.',
+        extensions: { lockedUntil: new Date(result.lockedUntil).toISOString() },
+      };
+    case 'disabled':
+      return { status: 403, code: 'account_disabled', message: 'This account is disabled. Contact your administrator.', extensions: {} };
+    case 'account_state':
+      return { status: 403, code: 'account_state', message: ACCOUNT_STATE_MESSAGES[result.reason], extensions: { reason: result.reason } };
+    case 'unavailable':
+      return {
+        status: 503,
+        code: 'unavailable',
+        message: `Sign-in is unavailable: the ${result.dependency} cannot be reached. Nobody can sign in until it is back; please try again later.`,
+        extensions: { dependency: result.dependency },
+      };
+  }
+}
+
+/** A right password whose account must choose a new one first, on a way in that cannot offer the change (REST, API). */
+export const PASSWORD_CHANGE_DUE: Omit<RefusalEntry, 'extensions'> = {
+  status: 403,
+  code: 'password_change_required',
+  message: 'The password must be changed before this account can be used: sign in on the login page (/cas/login) and choose a new password first.',
+};
