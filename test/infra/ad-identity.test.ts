@@ -8,10 +8,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { ConfigInput } from '../../src/config/schema';
 import { type TestContext, createTestContext, submitLogin } from '../support/test-app';
 import { callEndpoint, parseCasXml, registerService, ticketFromRedirect } from '../support/cas-helpers';
 import { adWindowsBackend } from '../support/directory-config';
+import { mergeAccounts } from '../../src/cli/user-merge';
 import { directoryEnv } from '../support/directory-env';
 import { kinit, negotiateToken } from '../support/directory-kerberos';
 
@@ -94,6 +98,24 @@ describe('every name form of one AD account is one Portcullis account', () => {
   });
 });
 
+/** kinit -E: the ticket names its client by the enterprise principal `upn\@suffix@REALM`, as Windows logons with a UPN do. */
+function kinitEnterprise(upn: string, password: string): string {
+  const ccache = `FILE:${path.join(mkdtempSync(path.join(os.tmpdir(), 'portcullis-kinit-')), 'ccache')}`;
+  execFileSync('kinit', ['-E', '-c', ccache, upn], { input: `${password}\n`, env: { PATH: process.env.PATH, LC_ALL: 'C', KRB5_CONFIG: ad.krb5Conf }, stdio: ['pipe', 'pipe', 'pipe'], timeout: 20_000 });
+  return ccache;
+}
+
+test('a SPNEGO ticket for an enterprise principal (kinit -E with the UPN) signs in as the canonical account', async () => {
+  const ctx = await withWindows();
+  try {
+    const res = await ctx.agent().get('/cas/login').set('Authorization', `Negotiate ${await negotiateToken(kinitEnterprise(enterprise.upn, PASSWORD), ad.krb5Conf)}`);
+    expect(res.status).toBe(200);
+    expect(res.text).toContain(canonical(enterprise.sam));
+  } finally {
+    await ctx.close();
+  }
+});
+
 describe('lockout and account state belong to the canonical identity', () => {
   test('three wrong passwords spread over three name forms lock the account, for every form', async () => {
     const ctx = await withWindows({ lockout: { maxAllowedLoginFailureCount: 3, userLockoutTimeout: 600 } });
@@ -105,6 +127,8 @@ describe('lockout and account state belong to the canonical identity', () => {
       for (const name of [frank.upn, frank.sam, `${ad.domain}\\${frank.sam}`]) {
         expect((await ctx.services.loginService.login({ username: name, password: PASSWORD }, context)).status).toBe('locked');
       }
+      const ccache = await kinit(frank.upn, PASSWORD, ad.krb5Conf);
+      expect((await ctx.agent().get('/cas/login').set('Authorization', `Negotiate ${await negotiateToken(ccache, ad.krb5Conf)}`)).status).toBe(423);
     } finally {
       await ctx.close();
     }
@@ -122,6 +146,41 @@ describe('lockout and account state belong to the canonical identity', () => {
       const ccache = await kinit(frank.upn, PASSWORD, ad.krb5Conf);
       const res = await ctx.agent().get('/cas/login').set('Authorization', `Negotiate ${await negotiateToken(ccache, ad.krb5Conf)}`);
       expect(res.status).toBe(403);
+    } finally {
+      await ctx.close();
+    }
+  });
+});
+
+describe('name resolution needs the directory', () => {
+  test('directory unreachable: a UPN login fails closed (unavailable, not counted), by form and by SPNEGO', async () => {
+    const down = adWindowsBackend({ realmAliases: ['corp.example'] }) as { directory: Record<string, unknown> };
+    const ctx = await createTestContext({
+      overrides: { authentication: { backends: [{ type: 'internal' }, { ...down, directory: { ...down.directory, url: 'ldaps://127.0.0.1:1', connectTimeoutSeconds: 1 } }] as never } },
+    });
+    try {
+      expect(await ctx.services.loginService.login({ username: frank.upn, password: 'Wrong-password-1' }, context)).toMatchObject({ status: 'unavailable', dependency: 'directory' });
+      expect((await ctx.services.lockouts.get(frank.upn.toLowerCase())).failureCount).toBe(0);
+      const ccache = await kinit(frank.upn, PASSWORD, ad.krb5Conf);
+      expect((await ctx.agent().get('/cas/login').set('Authorization', `Negotiate ${await negotiateToken(ccache, ad.krb5Conf)}`)).status).toBe(503);
+      const { events } = await ctx.services.audit.query({ event: 'login', limit: 1 });
+      expect(events[0]).toMatchObject({ outcome: 'failure', username: frank.upn, details: { reason: 'unavailable', channel: 'spnego' } });
+    } finally {
+      await ctx.close();
+    }
+  });
+});
+
+describe('a duplicate account from before the fix', () => {
+  test('no longer receives sign-ins, and user merge folds it into the canonical account', async () => {
+    const ctx = await withWindows();
+    try {
+      const now = Date.now();
+      await ctx.services.accounts.insert({ username: frank.upn, usernameKey: frank.upn.toLowerCase(), role: 'user', source: 'windows' }, now);
+      expect(await ctx.services.loginService.login({ username: frank.upn, password: PASSWORD }, context)).toMatchObject({ status: 'success', account: { username: canonical(frank.sam) } });
+      const report = await mergeAccounts(ctx.services, frank.upn, canonical(frank.sam), { name: 'cli' });
+      expect(report).toMatchObject({ from: frank.upn, into: canonical(frank.sam) });
+      expect(await ctx.services.accounts.findByKey(frank.upn.toLowerCase())).toBeNull();
     } finally {
       await ctx.close();
     }
