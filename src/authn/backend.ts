@@ -54,6 +54,12 @@ export interface AuthenticationBackend {
   claims(username: string): 'only' | 'yes' | 'no';
   /** The local account name a login name maps to (e.g. SAMDOM\alice → alice@SAMDOM.TEST). */
   canonicalUsername(username: string): string;
+  /**
+   * Like canonicalUsername, for backends that must ask their directory which
+   * account a name form means (a Windows UPN can name an account whose
+   * sAMAccountName differs). Throws UnavailableError when it cannot ask.
+   */
+  resolveUsername?(username: string): Promise<string>;
   authenticate(credential: PasswordCredential): Promise<BackendOutcome>;
   /** Throws UnavailableError when the backend cannot work (used by readiness checks). */
   startupCheck(): Promise<void>;

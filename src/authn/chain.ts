@@ -11,6 +11,8 @@ export interface Route {
   canonicalUsername: string;
   /** Whether lockout applies to this name (false only when every candidate backend opts out). */
   lockout: boolean;
+  /** Backend name → the account name it resolved the login name to; that backend is asked with this name, not the typed one. */
+  resolvedNames?: ReadonlyMap<string, string>;
 }
 
 export interface ChainOutcome {
@@ -45,17 +47,26 @@ export class BackendChain {
     }
     const exclusive = this.backends.find((b) => b.claims(username) === 'only');
     const candidates = exclusive ? [exclusive] : this.backends.filter((b) => b.claims(username) !== 'no');
-    // Each candidate names the account its own way (alice vs alice@REALM): an existing account under any of them wins.
+    // Each candidate names the account its own way (alice vs alice@REALM; a UPN resolved to sAMAccountName@REALM by the
+    // directory): an existing account under any of them wins, so every name form of one person is one account and one lockout counter.
     // (canonicalUsername may throw InputError, e.g. DOMAIN\user for a domain nobody serves: a clear, audited refusal.)
-    const names = candidates.length > 0 ? [...new Set(candidates.map((b) => b.canonicalUsername(username)))] : [username];
-    for (const name of names) {
+    const resolvedNames = new Map<string, string>();
+    const named: { backend: AuthenticationBackend; name: string }[] = [];
+    for (const backend of candidates) {
+      const name = backend.resolveUsername ? await backend.resolveUsername(username) : backend.canonicalUsername(username);
+      if (backend.resolveUsername) resolvedNames.set(backend.name, name);
+      named.push({ backend, name });
+    }
+    for (const name of new Set(named.map((n) => n.name))) {
       const account = await this.accounts.findByKey(usernameKey(name));
       if (account) {
         const owner = this.backends.find((b) => b.name === account.source);
-        return { backends: owner ? [owner] : [], canonicalUsername: name, lockout: owner?.lockout ?? true };
+        return { backends: owner ? [owner] : [], canonicalUsername: name, lockout: owner?.lockout ?? true, resolvedNames };
       }
     }
-    return { backends: candidates, canonicalUsername: names[0], lockout: candidates.length === 0 || candidates.some((b) => b.lockout) };
+    // No account yet: the internal backend cannot know the name, so the first other candidate's name is the one to count against.
+    const counted = named.find((n) => n.backend.name !== INTERNAL_BACKEND) ?? named[0];
+    return { backends: candidates, canonicalUsername: counted?.name ?? username, lockout: candidates.length === 0 || candidates.some((b) => b.lockout), resolvedNames };
   }
 
   async authenticate(route: Route, credential: PasswordCredential): Promise<ChainOutcome> {
@@ -63,7 +74,8 @@ export class BackendChain {
     for (const backend of route.backends) {
       let outcome: BackendOutcome;
       try {
-        outcome = await backend.authenticate(credential);
+        const resolved = route.resolvedNames?.get(backend.name);
+        outcome = await backend.authenticate(resolved === undefined ? credential : { ...credential, username: resolved });
       } catch (error) {
         if (!(error instanceof UnavailableError)) throw error;
         unavailable ??= error;

@@ -9,6 +9,7 @@ import { type Services } from '../services';
 import { ROLES, type Role } from '../storage/accounts-repo';
 import { SERVICE_USAGE, serviceCommand } from './service-commands';
 import { ADMIN_USAGE, adminCommand } from './admin-commands';
+import { MERGE_USAGE, userMergeCommand } from './user-merge';
 
 const USAGE = `Usage: portcullis <command>
   start                                   start the HTTPS service
@@ -19,6 +20,7 @@ const USAGE = `Usage: portcullis <command>
   user unlock NAME
   user enable NAME | user disable NAME
   user list
+${MERGE_USAGE}
 ${SERVICE_USAGE}
 ${ADMIN_USAGE}`;
 
@@ -69,6 +71,7 @@ const CLI_ACTOR = { name: 'cli' };
 
 async function userCommand(args: string[]): Promise<void> {
   const [sub, ...rest] = args;
+  if (sub === 'merge') return void (process.exitCode = await userMergeCommand(rest, withServices));
   const { positional, flags } = parseArgs(rest, ['role']);
   const name = positional[0];
   if (sub === 'list') {

@@ -166,7 +166,7 @@ describe('SPNEGO (integrated Windows sign-in) on /cas/login', () => {
   test.each([
     ['a non-base64 header', 400, 'Negotiate !!!not-base64!!!', 'negotiate_malformed'],
     ['an empty token', 400, 'Negotiate', 'negotiate_malformed'],
-    ['base64 that is not a Kerberos token', 401, 'Negotiate YIIBAAAA', 'negotiate_rejected'],
+    ['base64 that is not a Kerberos token', 400, 'Negotiate YIIBAAAA', 'negotiate_malformed'],
     ['an NTLM token', 401, `Negotiate ${Buffer.from('NTLMSSP\u0000\u0001\u0000\u0000\u0000\u0007\u0082\u0008\u00a2').toString('base64')}`, 'negotiate_ntlm'],
   ])('%s → %i with the login form, audited', async (_label, status, header, reason) => {
     const res = await ctx.agent().get('/cas/login').set('Authorization', header);

@@ -53,6 +53,9 @@ export interface DirectoryEnv {
     domain: string;
     bindUpn: string;
     bindPassword: string;
+    /** The domain administrator (tests that add their own AD entries). */
+    adminUpn: string;
+    adminPassword: string;
     adminGroupDn: string;
     appUsersGroupDn: string;
     krb5Conf: string;

@@ -98,6 +98,15 @@ describe('configuration loading', () => {
     chmodSync(file, 0o600);
     expect(readSecretFile(file)).toBe('pw');
   });
+
+  it('strips exactly one trailing newline (LF or CRLF) from a secret file, nothing else', () => {
+    const read = (content: string) => {
+      const file = path.join(configDir({ secret: content }), 'secret');
+      chmodSync(file, 0o600);
+      return readSecretFile(file);
+    };
+    expect([read('pw\r\n'), read('pw\n\n'), read(' pw \n'), read('pw')]).toEqual(['pw', 'pw\n', ' pw ', 'pw']);
+  });
 });
 
 describe('private.config parser', () => {

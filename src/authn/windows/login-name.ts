@@ -12,7 +12,14 @@ export interface WindowsRealm {
 }
 
 export type ParsedLoginName =
-  | { kind: 'mine'; user: string; realm: string; principal: string }
+  | {
+      kind: 'mine';
+      user: string;
+      realm: string;
+      principal: string;
+      /** The name as typed when it has the `user@suffix` form: a UPN, which may name another account than `user` (see resolveUsername). */
+      upn?: string;
+    }
   /** DOMAIN\user for a domain that is not configured: refused, never tried elsewhere. */
   | { kind: 'unknown_domain'; domain: string }
   /** The user part cannot be a Windows account name. */
@@ -31,6 +38,7 @@ export function parseWindowsLoginName(input: string, realm: WindowsRealm): Parse
     return upper === realm.realm || realm.realmAliases.includes(upper);
   };
   let user: string;
+  let upn: string | undefined;
   const qualified = input.includes('\\') || input.includes('@');
   const backslash = input.indexOf('\\');
   if (backslash >= 0) {
@@ -42,6 +50,7 @@ export function parseWindowsLoginName(input: string, realm: WindowsRealm): Parse
     const at = input.lastIndexOf('@');
     if (!knownRealm(input.slice(at + 1))) return { kind: 'not_mine' };
     user = input.slice(0, at);
+    upn = input;
   } else {
     if (!realm.bareNames) return { kind: 'not_mine' };
     user = input;
@@ -52,7 +61,7 @@ export function parseWindowsLoginName(input: string, realm: WindowsRealm): Parse
   if (FORBIDDEN_IN_USER.test(user) || /[\u0000-\u001f\u007f]/.test(user) || user.startsWith('-')) {
     return { kind: 'malformed', problem: 'the user name contains characters a Windows account name cannot have', qualified };
   }
-  return { kind: 'mine', user, realm: realm.realm, principal: `${user}@${realm.realm}` };
+  return { kind: 'mine', user, realm: realm.realm, principal: `${user}@${realm.realm}`, ...(upn ? { upn } : {}) };
 }
 
 /** `HTTP/host@REALM` → GSS host-based service name `HTTP@host` (what the kerberos package expects). */

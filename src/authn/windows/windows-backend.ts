@@ -2,13 +2,18 @@ import { accessSync, constants } from 'node:fs';
 import type { WindowsBackendConfig } from '../../config/backends-schema';
 import { ConfigError, InputError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
+import { usernameKey } from '../../shared/username';
 import type { AuthenticationBackend, BackendOutcome, FailureReason, PasswordCredential, Principal } from '../backend';
 import { LdapDirectory, directoryPrincipal, mapDirectoryEntry, requestedAttributes } from '../ldap/directory';
 import { reasonForBindRefusal } from '../ldap/ldap-backend';
 import { FilterTemplate } from '../ldap/ldap-filter';
+import type { DirectoryEntry } from '../ldap/ldap-connection';
 import { KerberosAcceptor } from './kerberos-acceptor';
 import { type KerberosVerdict, verifyKerberosPassword } from './kerberos-password';
 import { type ParsedLoginName, gssServiceName, parseWindowsLoginName } from './login-name';
+
+/** Normal user accounts (sAMAccountType SAM_NORMAL_USER_ACCOUNT, so no computers) with the UPN, or else the sAMAccountName. */
+const IDENTITY_FILTER = FilterTemplate.parse('(&(sAMAccountType=805306368)(|(userPrincipalName={{upn}})(sAMAccountName={{sam}})))', ['upn', 'sam']);
 
 export interface AcceptedNegotiation {
   /** Client principal, user@REALM. */
@@ -103,6 +108,32 @@ export class WindowsBackend implements AuthenticationBackend {
     return username;
   }
 
+  /**
+   * The account a name means, as sAMAccountName@REALM: `DOMAIN\sam` and a
+   * bare name are sAMAccountNames already; `name@suffix` is looked up as
+   * Windows does (an account with that userPrincipalName, else the one with
+   * sAMAccountName `name`), so a UPN such as frank.garcia@REALM or
+   * user@corp.example reaches the account fgarcia@REALM. Names the directory
+   * does not know (or any name, without `directory`) keep their plain form.
+   */
+  async resolveUsername(username: string): Promise<string> {
+    const parsed = this.parse(username);
+    if (parsed.kind !== 'mine') return this.canonicalUsername(username);
+    if (parsed.upn === undefined || !this.directory || !this.config.directory) return parsed.principal;
+    const entries = await this.directory.search(this.config.directory.searchBase, {
+      scope: 'sub',
+      filter: IDENTITY_FILTER.render({ upn: parsed.upn, sam: parsed.user }),
+      attributes: ['sAMAccountName', 'userPrincipalName'],
+      sizeLimit: 2,
+    });
+    const value = (entry: DirectoryEntry, name: string) => entry.attributes.get(name.toLowerCase())?.[0] ?? '';
+    const match =
+      entries.find((e) => usernameKey(value(e, 'userPrincipalName')) === usernameKey(parsed.upn as string)) ??
+      entries.find((e) => usernameKey(value(e, 'sAMAccountName')) === usernameKey(parsed.user));
+    const sam = match ? value(match, 'sAMAccountName') : '';
+    return sam ? `${sam}@${this.config.realm}` : parsed.principal;
+  }
+
   async authenticate({ username, password }: PasswordCredential): Promise<BackendOutcome> {
     const parsed = this.parse(username);
     if (parsed.kind !== 'mine') return { ok: false, reason: 'unknown_user' };
@@ -156,12 +187,23 @@ export class WindowsBackend implements AuthenticationBackend {
     return directoryPrincipal(principalName, this.name, entries[0].dn, mapDirectoryEntry(entries[0], this.config.attributes, this.config.groupRoles));
   }
 
-  /** Splits a Kerberos client principal from SPNEGO; null if it is not a plain user of our realm. */
-  userOfRealm(clientPrincipal: string): string | null {
+  /**
+   * The login name in a Kerberos client principal from SPNEGO (user@REALM,
+   * or the enterprise form upn\@suffix@REALM as the UPN); null if it is not
+   * a user of our realm.
+   */
+  loginNameOf(clientPrincipal: string): string | null {
     const at = clientPrincipal.lastIndexOf('@');
     if (at <= 0 || clientPrincipal.slice(at + 1) !== this.config.realm) return null;
-    const parsed = this.parse(clientPrincipal);
-    return parsed.kind === 'mine' ? parsed.user : null;
+    const name = clientPrincipal.slice(0, at).includes('\\@') ? clientPrincipal.slice(0, at).replace('\\@', '@') : clientPrincipal;
+    return this.parse(name).kind === 'mine' ? name : null;
+  }
+
+  /** The sAMAccountName part of a resolved sam@REALM name. */
+  userOf(resolvedName: string): string {
+    const parsed = this.parse(resolvedName);
+    if (parsed.kind !== 'mine') throw new Error(`not a name of realm ${this.config.realm}: ${resolvedName}`);
+    return parsed.user;
   }
 
   /** Accepts one SPNEGO token with the service keytab. Throws (with the GSS message) when it is not acceptable. */
