@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import type { Services } from './services';
 import { errorHandler } from './http/error-handler';
 import { securityHeaders } from './http/security-headers';
+import { SecondFactorStep } from './web/second-factor';
 import { loginRoutes } from './web/login-routes';
 import { casErrorRenderer, casValidationRoutes } from './cas/routes';
 import { restTicketRoutes } from './cas/rest-tickets';
@@ -56,7 +57,15 @@ export function createApp(services: Services): Express {
     }),
   );
 
-  app.use(loginRoutes({ ...services, services: services.servicePort }));
+  const secondFactor = new SecondFactorStep({
+    mfa: services.mfa,
+    signer: services.signer,
+    clock: services.clock,
+    accountService: services.accountService,
+    findSession: (tgtId) => services.sessions.find(tgtId),
+    addSessionMethod: (session, method) => services.sessions.addMethod(session, method),
+  });
+  app.use(loginRoutes({ ...services, services: services.servicePort, secondFactor }));
   app.use(casValidationRoutes(services), restTicketRoutes(services));
   app.use(API_PREFIX, adminRouter(services));
 

@@ -19,6 +19,10 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ClientThrottleStore } from './storage/client-throttle-store';
 import { LoginRegulator } from './policy/regulator';
+import { MfaStore } from './storage/mfa-store';
+import { MfaService } from './mfa/mfa-service';
+import { SecretBox, loadKey } from './mfa/secret-box';
+import path from 'node:path';
 import { JobLeases } from './ops/job-leases';
 import { MeteredTicketRegistry } from './ops/metered-tickets';
 import { Metrics } from './ops/metrics';
@@ -59,6 +63,11 @@ export interface Services {
   /** The lockout and client-address throttle: every way in asks it (src/policy/regulator.ts). */
   regulator: LoginRegulator;
   clientThrottles: ClientThrottleStore;
+  /** Second factors (TOTP, recovery codes) and the MFA policy. */
+  mfa: MfaService;
+  factors: MfaStore;
+  /** Encrypts TOTP secrets at rest with the MFA key. */
+  secretBox: SecretBox;
   leases: JobLeases;
   /** Names this process in job leases and logs (host, pid, random suffix). */
   instanceId: string;
@@ -99,10 +108,24 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
   const accountService = new AccountService(accounts, lockouts, hasher, policy, audit, clock);
   const backends = createBackends({ config, accounts, hasher, logger, env });
   const chain = new BackendChain(backends, accounts);
-  const loginService = new LoginService({ chain, accounts, accountService, regulator, hasher, policy, audit, clock, logger });
+  const factors = new MfaStore(db.knex);
+  const loginService = new LoginService({ chain, accounts, accountService, regulator, hasher, policy, audit, clock, logger, factors: { enrolledKinds: (id) => factors.kinds(id) } });
   const cas = new CasProtocol({ knex: db.knex, config, clock, logger, tickets, accounts });
   if (options.beforeKeys) await options.beforeKeys(db.knex);
   const signer = new TokenSigner(await keys.getOrCreate('form-signing', clock.now()));
+  const secretBox = new SecretBox(
+    loadKey({ keyFile: config.mfa.secretKeyFile, envKey: env.PORTCULLIS_MFA_KEY, defaultFile: path.join(loaded.dataDir, 'mfa.key') }, await factors.anyExist()),
+  );
+  const mfa = new MfaService({
+    store: factors,
+    box: secretBox,
+    regulator,
+    audit,
+    clock,
+    requirement: () => config.mfa.require,
+    issuer: config.mfa.issuer,
+    onAttempt: (factor, outcome) => metrics.mfaAttempt(factor, outcome),
+  });
   return {
     loaded,
     config,
@@ -127,6 +150,9 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
     metrics,
     regulator,
     clientThrottles,
+    mfa,
+    factors,
+    secretBox,
     leases: new JobLeases(db.knex),
     instanceId: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
     servicePort: cas.servicePort,

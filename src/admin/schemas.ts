@@ -88,6 +88,12 @@ export const tokenRequestSchema = z
       .max(256)
       .optional()
       .meta({ description: 'A live CAS ticket-granting ticket (TGT-..., from POST /cas/v1/tickets or the TGC cookie) instead of username and password.' }),
+    otp: z
+      .string()
+      .min(1)
+      .max(32)
+      .optional()
+      .meta({ description: 'Second-factor code (authenticator app or recovery code) for an account that has one; the X-Portcullis-OTP header works too.' }),
   })
   .superRefine((body, ctx) => {
     const credentials = body.username !== undefined || body.password !== undefined;

@@ -11,6 +11,7 @@ import type { BackendOutcome, FailureReason, PasswordCredential, Principal } fro
 import { INTERNAL_BACKEND } from './internal-backend';
 import type { PasswordHasher } from './password-hasher';
 import type { Admission, Attempt, LoginRegulator } from '../policy/regulator';
+import type { FactorKind } from '../storage/mfa-store';
 import type { ChainOutcome, Route } from './chain';
 
 export interface RequestContext {
@@ -31,6 +32,8 @@ export type LoginResult =
       authenticatedAt: number;
       /** Set when the user must choose a new password before the login completes. */
       passwordChange?: PasswordChangeReason;
+      /** Second factors the account has enrolled: when any, the login is complete only after one of them. */
+      factors: FactorKind[];
     }
   /** Wrong password or unknown user: deliberately indistinguishable. */
   | { status: 'invalid' }
@@ -52,6 +55,8 @@ export interface LoginServiceDeps {
   audit: AuditLog;
   clock: Clock;
   logger: Logger;
+  /** Which second factors an account has (src/mfa/). */
+  factors: { enrolledKinds(accountId: number): Promise<FactorKind[]> };
 }
 
 type AuditBase = { username: string; clientIp: string | null; userAgent: string | null };
@@ -214,13 +219,16 @@ export class LoginService {
       return { status: 'disabled' };
     }
     await this.settling(attempt, () => this.recordLogin(account, outcome, now));
-    await this.deps.regulator.succeed(attempt);
+    const factors = await this.settling(attempt, () => this.deps.factors.enrolledKinds(account.id));
+    // With a second factor to come, the first one alone does not clear earlier failures: codes count toward the same lock.
+    if (factors.length > 0) await this.deps.regulator.abandon(attempt);
+    else await this.deps.regulator.succeed(attempt);
     const passwordChange = this.passwordChangeNeeded(account, now);
     await this.deps.audit.append(
       { ...auditBase, username: account.username, event: 'login', outcome: 'success', backend: backendName, details: { channel: context.channel, ...(outcome.upgradeHash ? { hashUpgraded: true } : {}), ...(passwordChange ? { passwordChange } : {}) } },
       now,
     );
-    return { status: 'success', account, principal, backend: backendName ?? INTERNAL_BACKEND, authenticatedAt: now, ...(passwordChange ? { passwordChange } : {}) };
+    return { status: 'success', account, principal, backend: backendName ?? INTERNAL_BACKEND, authenticatedAt: now, factors, ...(passwordChange ? { passwordChange } : {}) };
   }
 
   /** The login time, and a legacy or weaker hash replaced in the same transaction. */

@@ -59,3 +59,18 @@ export const PASSWORD_CHANGE_DUE: Omit<RefusalEntry, 'extensions'> = {
   code: 'password_change_required',
   message: 'The password must be changed before this account can be used: sign in on the login page (/cas/login) and choose a new password first.',
 };
+
+/** Second-factor refusals on ways in that take the code with the password (REST tickets, API tokens). */
+export const SECOND_FACTOR_REFUSALS = {
+  required: {
+    status: 401,
+    code: 'mfa_required',
+    message: 'This account signs in with a second factor: send the code from the authenticator app (or a recovery code) as "otp" (REST) or in the X-Portcullis-OTP header (API).',
+  },
+  enrolmentRequired: {
+    status: 401,
+    code: 'mfa_required',
+    message: 'This account must use a second factor but has none yet: sign in once on the login page (/cas/login) to set one up.',
+  },
+  invalidCode: { status: 401, code: 'invalid_otp', message: 'The second-factor code is not correct. Codes change every 30 seconds; each works once.' },
+} as const satisfies Record<string, Omit<RefusalEntry, 'extensions'>>;

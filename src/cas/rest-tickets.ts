@@ -3,6 +3,8 @@ import { assertPasswordSize } from '../accounts/account-service';
 import type { Config } from '../config/schema';
 import type { LoginResult } from '../authn/login-service';
 import { PASSWORD_CHANGE_DUE, refusalOf } from '../authn/refusals';
+import type { MfaService } from '../mfa/mfa-service';
+import { secondFactorWithPassword } from '../mfa/code-with-password';
 import type { PasswordAuthenticator } from '../http/passport';
 import { type Params, formParams } from '../http/params';
 import { requestContext } from '../http/request-context';
@@ -22,6 +24,8 @@ export interface RestTicketDeps {
   sessions: SessionService;
   servicePort: ServicePort;
   audit: AuditLog;
+  /** Second factors: an account with one sends its code as `otp`. */
+  mfa: MfaService;
 }
 
 const TGT_PATH = /^TGT-[A-Za-z0-9]{1,200}$/;
@@ -64,17 +68,28 @@ export function restTicketRoutes(deps: RestTicketDeps): Router {
     return { username, password };
   }
 
-  /** Checks the form's credentials; answers the request itself and returns null unless they are good and usable. */
-  async function authenticate(req: Request, res: Response, form: Params): Promise<PasswordSuccess | null> {
+  /**
+   * Checks the form's credentials (and `otp`, the second factor, when the
+   * account has or needs one); answers the request itself and returns null
+   * unless they are good and usable.
+   */
+  async function authenticate(req: Request, res: Response, form: Params): Promise<(PasswordSuccess & { methods: string[] }) | null> {
     const result = await deps.authenticatePassword(req, res, readCredentials(form), requestContext(req, 'rest'));
     if (result.status !== 'success') {
       const refusal = refusalOf(result);
       text(res, refusal.status, refusal.message);
       return null;
     }
-    if (!result.passwordChange) return result;
-    text(res, PASSWORD_CHANGE_DUE.status, PASSWORD_CHANGE_DUE.message);
-    return null;
+    if (result.passwordChange) {
+      text(res, PASSWORD_CHANGE_DUE.status, PASSWORD_CHANGE_DUE.message);
+      return null;
+    }
+    const second = await secondFactorWithPassword(deps.mfa, result, form.get('otp'), requestContext(req, 'rest'));
+    if ('refusal' in second) {
+      text(res, second.refusal.status, second.refusal.message);
+      return null;
+    }
+    return { ...result, methods: second.methods };
   }
 
   router.post(ENDPOINTS.restTickets, formBody, async (req, res) => {
@@ -84,6 +99,7 @@ export function restTicketRoutes(deps: RestTicketDeps): Router {
       authenticatedAt: result.authenticatedAt,
       backend: result.backend,
       attributes: result.principal.attributes,
+      methods: result.methods,
     });
     const location = `${baseUrl(req)}${ENDPOINTS.restTickets}/${tgt}`;
     res.location(location);
@@ -115,7 +131,7 @@ export function restTicketRoutes(deps: RestTicketDeps): Router {
       text(res, 403, 'These credentials belong to another user than the ticket-granting ticket.');
       return;
     }
-    const renewed = { ...session, authentication: { ...session.authentication, authenticatedAt: result.authenticatedAt, attributes: result.principal.attributes } };
+    const renewed = { ...session, authentication: { ...session.authentication, authenticatedAt: result.authenticatedAt, attributes: result.principal.attributes, methods: result.methods } };
     text(res, 200, await deps.servicePort.issueServiceTicket(renewed, check.service, true));
   });
 

@@ -28,9 +28,11 @@ const ENV_KEYS: Record<string, { path: string[]; type: 'int' | 'string' }> = {
   PORTCULLIS_INACTIVE_ACCOUNT_DISABLE_DAYS: { path: ['accounts', 'inactiveAccountDisableDays'], type: 'int' },
   PORTCULLIS_OPS_PORT: { path: ['ops', 'port'], type: 'int' },
   PORTCULLIS_OPS_HOST: { path: ['ops', 'host'], type: 'string' },
+  PORTCULLIS_MFA_REQUIRE: { path: ['mfa', 'require'], type: 'string' },
+  PORTCULLIS_MFA_KEY_FILE: { path: ['mfa', 'secretKeyFile'], type: 'string' },
 };
 /** Variables read elsewhere (locations and secrets), accepted by the unknown-variable check. */
-const OTHER_ENV_KEYS = new Set(['PORTCULLIS_DATA_DIR', 'PORTCULLIS_CONFIG_DIR', 'PORTCULLIS_DATABASE_PASSWORD']);
+const OTHER_ENV_KEYS = new Set(['PORTCULLIS_DATA_DIR', 'PORTCULLIS_CONFIG_DIR', 'PORTCULLIS_DATABASE_PASSWORD', 'PORTCULLIS_MFA_KEY']);
 
 export interface LoadOptions {
   configDir?: string;

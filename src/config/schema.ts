@@ -179,6 +179,18 @@ export const apiSchema = z
   })
   .prefault({});
 
+/** Second factors (TOTP, recovery codes). */
+export const mfaSchema = z
+  .strictObject({
+    /** Who must sign in with a second factor: nobody, administrators, or everyone. Registered services may require it too. */
+    require: z.enum(['never', 'admins', 'all']).default('admins'),
+    /** File with the 32-byte key (64 hex digits) that encrypts TOTP secrets at rest; not world-readable. Default: <data>/mfa.key, generated. */
+    secretKeyFile: z.string().optional(),
+    /** Issuer name authenticator apps show next to the account. */
+    issuer: z.string().min(1).max(64).default('Portcullis'),
+  })
+  .prefault({});
+
 export const configSchema = z.strictObject({
   server: serverSchema,
   database: databaseSchema,
@@ -192,6 +204,7 @@ export const configSchema = z.strictObject({
   logging: loggingSchema,
   ops: opsSchema,
   api: apiSchema,
+  mfa: mfaSchema,
   /** Authentication backends, in the order they are asked (internal is always available). */
   authentication: z
     .strictObject({ backends: backendsSchema })

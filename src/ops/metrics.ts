@@ -33,6 +33,7 @@ export class Metrics implements CasMetrics {
   private readonly validationSeconds: Histogram<'endpoint'>;
   private readonly httpSeconds: Histogram<'method' | 'route' | 'status'>;
   private readonly jobRuns: Counter<'job' | 'outcome'>;
+  private readonly mfaAttempts: Counter<'factor' | 'outcome'>;
 
   constructor(options: { activeSessions?: () => Promise<number>; defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -57,6 +58,7 @@ export class Metrics implements CasMetrics {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
       registers,
     });
+    this.mfaAttempts = new Counter({ name: 'portcullis_mfa_attempts_total', help: 'Second-factor checks by factor and outcome.', labelNames: ['factor', 'outcome'], registers });
     this.jobRuns = new Counter({ name: 'portcullis_background_job_runs_total', help: 'Background job runs on this instance (skipped = another instance holds the lease).', labelNames: ['job', 'outcome'], registers });
     const activeSessions = options.activeSessions;
     if (activeSessions) {
@@ -72,6 +74,10 @@ export class Metrics implements CasMetrics {
   }
 
   /** Audit events carry every login outcome from every front door: count them here. */
+  mfaAttempt(factor: string, outcome: string): void {
+    this.mfaAttempts.inc({ factor, outcome });
+  }
+
   observeAudit(event: AuditEvent): void {
     if (event.event === 'login') {
       this.logins.inc({ backend: event.backend ?? 'none', outcome: loginOutcome(event) });

@@ -38,6 +38,8 @@ export interface TicketRegistry {
   consume(id: string, kinds: readonly TicketKind[], now: number): Promise<StoredTicket | null>;
   /** Pushes back idle expiry (never past the hard expiry). */
   touch(id: string, idleExpiresAt: number): Promise<void>;
+  /** Replaces a ticket's data (a session that completed a second factor); false when the ticket is gone. */
+  updateData(id: string, data: Record<string, unknown>): Promise<boolean>;
   /** Deletes a TGT and everything issued under it; returns how many tickets went. */
   deleteSession(tgtId: string): Promise<number>;
   /** Deletes every ticket expired at `now`; returns the TGTs that went (for single logout) and the count. */
@@ -200,6 +202,10 @@ export class KnexTicketRegistry implements TicketRegistry {
     await this.db('tickets')
       .where({ id: ticketKey(id) })
       .update({ idle_expires_at: this.db.raw('CASE WHEN expires_at < ? THEN expires_at ELSE ? END', [idleExpiresAt, idleExpiresAt]) });
+  }
+
+  async updateData(id: string, data: Record<string, unknown>): Promise<boolean> {
+    return affected(await this.db('tickets').where({ id: ticketKey(id) }).update({ data: JSON.stringify(data) })) === 1;
   }
 
   async deleteSession(tgtId: string): Promise<number> {

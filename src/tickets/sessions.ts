@@ -13,6 +13,18 @@ export interface SessionAuthentication {
   backend: string;
   /** Attributes released to services, by name (multi-valued). */
   attributes: Record<string, string[]>;
+  /** How the user proved who they are, first factor first ('password', 'spnego', 'totp', 'recovery'); absent in sessions from before MFA (password only). */
+  methods?: string[];
+}
+
+/** The authentication methods of a session (sessions from before MFA carry none: they were password sign-ins). */
+export function methodsOf(authentication: SessionAuthentication): string[] {
+  return authentication.methods ?? ['password'];
+}
+
+/** Whether a session was established with a second factor. */
+export function hasSecondFactor(authentication: SessionAuthentication): boolean {
+  return methodsOf(authentication).length > 1;
 }
 
 export interface SsoSession {
@@ -67,6 +79,12 @@ export class SessionService {
     const idleMs = this.timeouts().idleSeconds * 1000;
     if (ticket.idleExpiresAt - now < idleMs - TOUCH_INTERVAL_MS) await this.registry.touch(tgtId, now + idleMs);
     return { tgtId, ticket, authentication: ticket.data as unknown as SessionAuthentication };
+  }
+
+  /** Records a second factor completed within an existing session (step-up); false when the session ended meanwhile. */
+  async addMethod(session: SsoSession, method: string): Promise<boolean> {
+    const methods = [...new Set([...methodsOf(session.authentication), method])];
+    return this.registry.updateData(session.tgtId, { ...session.ticket.data, methods });
   }
 
   async destroy(tgtId: string): Promise<number> {

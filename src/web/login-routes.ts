@@ -11,7 +11,8 @@ import type { PasswordAuthenticator } from '../http/passport';
 import { requestContext } from '../http/request-context';
 import { FORM_CONTENT_TYPE, type Params, formParams, parseCookies, queryParams } from '../http/params';
 import type { AuditLog } from '../storage/audit-log';
-import type { SessionService } from '../tickets/sessions';
+import type { SessionService, SsoSession } from '../tickets/sessions';
+import type { SecondFactorStep } from './second-factor';
 import type { Clock } from '../shared/clock';
 import { InputError, PolicyError } from '../shared/errors';
 import { packageRoot } from '../shared/package-root';
@@ -43,6 +44,8 @@ export interface LoginRouteDeps {
   audit: AuditLog;
   /** Integrated Windows sign-in (SPNEGO) on GET /cas/login, when a windows backend enables it. */
   negotiate?: NegotiateAuthenticator;
+  /** The second-factor step (src/web/second-factor.ts). */
+  secondFactor: SecondFactorStep;
 }
 
 /** HTTP status and message for a login that did not succeed (form and integrated sign-in alike): the refusal table's. */
@@ -56,6 +59,8 @@ interface ServiceRequest {
   renew: boolean;
   gateway: boolean;
   method: 'GET' | 'POST';
+  /** `authn_method=mfa`: this login must use a second factor. */
+  mfa: boolean;
 }
 
 function flag(value: string | undefined): boolean {
@@ -68,8 +73,10 @@ function readServiceRequest(params: Params): ServiceRequest {
   const method = (params.get('method') ?? 'GET').toUpperCase();
   if (method !== 'GET' && method !== 'POST') throw new InputError('method must be GET or POST.');
   const renew = flag(params.get('renew'));
+  const authnMethod = params.get('authn_method');
+  if (authnMethod !== undefined && authnMethod !== '' && authnMethod !== 'mfa') throw new InputError('authn_method must be "mfa" (a second factor) when given.');
   // The spec: gateway is ignored when renew is set.
-  return { service: service === '' ? undefined : service, renew, gateway: !renew && flag(params.get('gateway')), method };
+  return { service: service === '' ? undefined : service, renew, gateway: !renew && flag(params.get('gateway')), method, mfa: authnMethod === 'mfa' };
 }
 
 const cookieAttributes = 'Path=/cas; Secure; HttpOnly; SameSite=Lax';
@@ -122,7 +129,7 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     return false;
   }
 
-  async function sendToService(res: Response, request: ServiceRequest, ticket: string | null): Promise<void> {
+  async function sendToService(res: Response, request: { service?: string; method: 'GET' | 'POST' }, ticket: string | null): Promise<void> {
     const service = request.service as string;
     if (request.method === 'POST') {
       res.status(200).type('html').send(postRedirectPage(service, ticket ? { ticket } : {}));
@@ -132,21 +139,36 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     res.status(303).location(ticket ? appendQueryParameter(service, 'ticket', ticket) : service).end();
   }
 
-  /** Ends a successful login: SSO session, cookie, then the service or the "logged in" page. */
-  async function completeLogin(res: Response, result: Extract<LoginResult, { status: 'success' }>, request: ServiceRequest): Promise<void> {
+  /** Creates the single sign-on session for a complete login and sets its cookie. */
+  async function establish(res: Response, result: Extract<LoginResult, { status: 'success' }>, methods: string[]): Promise<SsoSession> {
     const tgtId = await deps.sessions.create(result.account.username, result.account.id, {
       authenticatedAt: result.authenticatedAt,
       backend: result.backend,
       attributes: result.principal.attributes,
+      methods,
     });
     res.append('Set-Cookie', `${TGC_COOKIE}=${tgtId}; ${cookieAttributes}`);
-    if (request.service === undefined) {
-      res.status(200).type('html').send(loggedInPage(result.account.username));
-      return;
-    }
     const session = await deps.sessions.find(tgtId);
     if (!session) throw new Error('session vanished right after creation');
-    await sendToService(res, request, await services.issueServiceTicket(session, request.service, true));
+    return session;
+  }
+
+  /** Goes on from a session: to the service with a fresh ticket, or the "logged in" page. */
+  async function proceed(res: Response, session: SsoSession, request: { service?: string; method: 'GET' | 'POST' }, fresh = true): Promise<void> {
+    if (request.service === undefined) {
+      res.status(200).type('html').send(loggedInPage(session.ticket.principal));
+      return;
+    }
+    await sendToService(res, request, await services.issueServiceTicket(session, request.service, fresh));
+  }
+
+  /** After the first factor: the second-factor step when one is needed, else the session and the service. */
+  async function afterFirstFactor(res: Response, result: Extract<LoginResult, { status: 'success' }>, request: ServiceRequest, firstFactor: string): Promise<void> {
+    if (deps.secondFactor.needed(result, request)) {
+      await deps.secondFactor.begin(res, result, request, firstFactor);
+      return;
+    }
+    await proceed(res, await establish(res, result, [firstFactor]), request);
   }
 
   router.get('/cas/login', async (req, res) => {
@@ -154,11 +176,11 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     if (!(await allowedService(res, request))) return;
     const session = request.renew ? null : await deps.sessions.find(parseCookies(req.get('cookie')).get(TGC_COOKIE));
     if (session) {
-      if (request.service === undefined) {
-        res.status(200).type('html').send(loggedInPage(session.ticket.principal));
+      if (deps.secondFactor.stepUpNeeded(session, request)) {
+        await deps.secondFactor.beginStepUp(res, session, request);
         return;
       }
-      await sendToService(res, request, await services.issueServiceTicket(session, request.service, false));
+      await proceed(res, session, request, false);
       return;
     }
     if (request.gateway && request.service !== undefined) {
@@ -192,7 +214,7 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     }
     if (outcome.responseToken) res.set('WWW-Authenticate', `Negotiate ${outcome.responseToken}`);
     if (outcome.result.status === 'success') {
-      await completeLogin(res, outcome.result, request);
+      await afterFirstFactor(res, outcome.result, request, 'spnego');
       return;
     }
     const view = failureView(outcome.result);
@@ -222,13 +244,13 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
         if (result.passwordChange) {
           const token = signer.sign(
             PASSWORD_CHANGE_PURPOSE,
-            { a: result.account.id, v: result.account.version, at: result.authenticatedAt, b: result.backend, s: request.service ?? null, m: request.method, r: result.passwordChange },
+            { a: result.account.id, v: result.account.version, at: result.authenticatedAt, b: result.backend, s: request.service ?? null, m: request.method, r: result.passwordChange, f: request.mfa },
             clock.now() + PASSWORD_CHANGE_TTL_MS,
           );
           res.status(200).type('html').send(changePasswordPage({ token, username: result.account.username, reason: result.passwordChange }));
           return;
         }
-        await completeLogin(res, result, request);
+        await afterFirstFactor(res, result, request, 'password');
         return;
       default: {
         const view = failureView(result);
@@ -258,10 +280,13 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
       if (!(error instanceof PolicyError)) throw error;
       return rerender(400, { kind: 'error', text: 'The new password was refused:', items: error.violations.length > 0 ? error.violations.map((v) => `It ${v.message}.`) : [error.message] });
     }
-    const request: ServiceRequest = { service: typeof data.s === 'string' ? data.s : undefined, renew: false, gateway: false, method: data.m === 'POST' ? 'POST' : 'GET' };
+    const request: ServiceRequest = { service: typeof data.s === 'string' ? data.s : undefined, renew: false, gateway: false, method: data.m === 'POST' ? 'POST' : 'GET', mfa: data.f === true };
     if (!(await allowedService(res, request))) return;
-    await completeLogin(res, { status: 'success', account, principal: { username: account.username, source: account.source, attributes: {} }, backend: String(data.b), authenticatedAt: Number(data.at) }, request);
+    const factors = await deps.secondFactor.enrolledKinds(account.id);
+    await afterFirstFactor(res, { status: 'success', account, principal: { username: account.username, source: account.source, attributes: {} }, backend: String(data.b), authenticatedAt: Number(data.at), factors }, request, 'password');
   });
+
+  router.use(deps.secondFactor.routes(formBody, { establish, proceed }));
 
   router.get('/cas/logout', async (req, res) => {
     const request = readServiceRequest(queryParams(req));

@@ -2,7 +2,7 @@ import { type SafeHtml, html } from './html';
 
 export type Notice = { kind: 'error' | 'info' | 'success'; text: string; items?: string[] };
 
-function layout(title: string, body: SafeHtml): string {
+export function layout(title: string, body: SafeHtml): string {
   return `<!DOCTYPE html>\n${html`<html lang="en">
 <head>
 <meta charset="utf-8">
@@ -20,7 +20,7 @@ ${body}
 </html>`.value}\n`;
 }
 
-function notice(n: Notice | undefined): SafeHtml | null {
+export function notice(n: Notice | undefined): SafeHtml | null {
   if (!n) return null;
   const role = n.kind === 'error' ? 'alert' : 'status';
   return html`<div class="notice ${n.kind}" role="${role}" id="notice"><p>${n.text}</p>${

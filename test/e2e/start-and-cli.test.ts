@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
+import { totpCode } from '../../src/mfa/totp';
 import { ServerProcess, requireBuild, runCli } from '../support/process';
 
 function freshDirs() {
@@ -49,8 +50,17 @@ describe('portcullis start (real process, embedded default)', () => {
       const login = await agent.post('/cas/login').type('form').send({ username: 'admin', password, execution });
       const token = /name="token" value="([^"]+)"/.exec(login.text)![1];
       const changed = await agent.post('/cas/password').type('form').send({ token, password: 'Fresh-Chief-Pass-3', confirm: 'Fresh-Chief-Pass-3' });
-      expect(changed.text).toContain('You are logged in');
-      const tgc = (changed.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith('TGC='))!.split(';')[0];
+      // mfa.require defaults to "admins": the bootstrap administrator enrols an authenticator app before any session exists.
+      expect(changed.text).toContain('Set up a second factor');
+      expect(changed.headers['set-cookie'] ?? []).not.toEqual(expect.arrayContaining([expect.stringMatching(/^TGC=/)]));
+      const secret = /<code id="secret">([A-Z2-7 ]+)<\/code>/.exec(changed.text)![1].replace(/ /g, '');
+      const enrolToken = /name="token" value="([^"]+)"/.exec(changed.text)![1];
+      const enrolled = await agent.post('/cas/mfa/enrol').type('form').send({ token: enrolToken, code: totpCode(secret, Date.now()), name: 'phone' });
+      expect(enrolled.text).toContain('Save your recovery codes');
+      const tgc = (enrolled.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith('TGC='))!.split(';')[0];
+      expect((await agent.get('/cas/login')).text).toContain('You are logged in');
+      // The TOTP secret is stored encrypted: it appears in no data file in clear.
+      expect(readAllFiles(dirs.dataDir).includes(Buffer.from(secret))).toBe(false);
 
       // Policy reload on SIGHUP.
       writeFileSync(path.join(dirs.configDir, 'private.config'), '<configuration><appSettings><add key="MaxAllowedLoginFailureCount" value="7"/></appSettings></configuration>');

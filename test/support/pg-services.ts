@@ -32,7 +32,7 @@ export async function sharedPostgres(count: number, overrides: ConfigInput = {})
       configDir: path.join(root, 'config'),
       dataDir: path.join(root, 'data'),
       env: {},
-      overrides: { ...overrides, database: { ...database.config, ...overrides.database }, logging: { level: 'silent' } },
+      overrides: { ...overrides, database: { ...database.config, ...overrides.database }, logging: { level: 'silent' }, mfa: { require: 'never', ...overrides.mfa } },
     });
     const db = openDatabase(loaded.config.database, loaded.dataDir, {});
     await migrateToLatest(db.knex);

@@ -65,6 +65,8 @@ export async function createTestContext(options: TestOptions = {}): Promise<Test
       ? { ...options.overrides?.database, ...testDatabase.config }
       : { filename: options.fileDatabase ? 'test.sqlite' : ':memory:', ...options.overrides?.database },
     logging: { level: 'silent', ...options.overrides?.logging },
+    // Tests not about second factors sign in with the password alone; MFA tests set mfa.require themselves.
+    mfa: { require: 'never', ...options.overrides?.mfa },
   };
   const loaded = loadConfig({ configDir, dataDir, env: options.env ?? {}, overrides });
   const clock = options.clock ?? new ManualClock(Date.now());

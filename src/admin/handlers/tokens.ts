@@ -2,6 +2,7 @@ import type { RequestContext } from '../../authn/login-service';
 import type { Account } from '../../storage/accounts-repo';
 import { HttpError, NotFoundError } from '../../shared/errors';
 import { type LoginRefusal, refusalOf } from '../../authn/refusals';
+import { secondFactorWithPassword } from '../../mfa/code-with-password';
 import type { ApiToken, TokenContext } from '../api-tokens';
 import { isoTime, passwordExpiresAt } from '../account-views';
 import { apiError } from '../error-codes';
@@ -83,6 +84,11 @@ export function tokenRoutes(deps: AdminDeps): ApiRoute[] {
         if (result.status !== 'success') {
           if (result.status === 'invalid') req.res?.set('WWW-Authenticate', wwwAuthenticate());
           throw refusal(result);
+        }
+        // A pending password change yields only a password-change token; any other needs the second factor first.
+        if (!result.passwordChange) {
+          const second = await secondFactorWithPassword(deps.services.mfa, result, body.otp ?? req.get('x-portcullis-otp'), context);
+          if ('refusal' in second) throw new HttpError(second.refusal.status, second.refusal.code, second.refusal.message, [], second.refusal.extensions);
         }
         return issueFor(deps, result.account, result.passwordChange, { ...context, channel: 'credentials' });
       },
