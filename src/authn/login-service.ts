@@ -162,10 +162,10 @@ export class LoginService {
             await this.audit.append({ ...auditBase, event: 'account_locked', outcome: 'info', backend: backendName, details: { failures: state.failureCount, lockedUntil: state.lockedUntil } }, now);
           }
         }
-        await this.audit.append({ ...auditBase, event: 'login', outcome: 'failure', backend: backendName, details: { reason: outcome.reason, channel: context.channel } }, now);
+        await this.audit.append({ ...auditBase, event: 'login', outcome: 'failure', backend: backendName, details: failureDetails(outcome, context.channel) }, now);
         return { status: 'invalid' };
       }
-      await this.audit.append({ ...auditBase, event: 'login', outcome: 'failure', backend: backendName, details: { reason: outcome.reason, channel: context.channel } }, this.clock.now());
+      await this.audit.append({ ...auditBase, event: 'login', outcome: 'failure', backend: backendName, details: failureDetails(outcome, context.channel) }, this.clock.now());
       return { status: 'account_state', reason: outcome.reason };
     }
 
@@ -238,4 +238,9 @@ export function isDatabaseDown(error: unknown): boolean {
 /** Whether a name has a failure counter worth clearing. */
 function hasFailures(state: { failureCount: number; lockedUntil: number | null }): boolean {
   return state.failureCount > 0 || state.lockedUntil !== null;
+}
+
+/** Audit details of a backend's refusal; a directory's LDAP result is kept (e.g. 34 invalidDNSyntax). */
+function failureDetails(outcome: Extract<BackendOutcome, { ok: false }>, channel: string): Record<string, unknown> {
+  return { reason: outcome.reason, channel, ...(outcome.directoryResult ? { ldapResult: outcome.directoryResult } : {}) };
 }
