@@ -77,6 +77,7 @@ export class FilterTemplate {
     }
     let root: Filter;
     try {
+      checkParentheses(text.trim());
       // `\XX` → `\5cXX`: the parser turns it back into the text `\XX`, which `substitute` decodes as UTF-8.
       root = FilterParser.parseString(text.replace(/\\([0-9a-fA-F]{2})/g, '\\5c$1'));
     } catch (error) {
@@ -95,6 +96,20 @@ export class FilterTemplate {
   describe(values: Record<string, string>): string {
     return this.text.replace(PLACEHOLDER, (whole, name: string) => (name in values ? escapeFilterValue(values[name]) : whole));
   }
+}
+
+/** ldapts' parser accepts some unbalanced filters (`(&(uid=x)`); values cannot hold bare parentheses, so counting is exact. */
+function checkParentheses(text: string): void {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '(') depth++;
+    else if (text[i] === ')') {
+      depth--;
+      if (depth < 0) throw new Error('a ")" closes nothing');
+      if (depth === 0 && i < text.length - 1) throw new Error(`text after the end of the filter: ${text.slice(i + 1)}`);
+    }
+  }
+  if (depth !== 0) throw new Error('unbalanced parentheses: a "(" is never closed');
 }
 
 function substitute(literal: string, values: Record<string, string>): string {
