@@ -25,11 +25,6 @@ export class Deadline {
     return Math.min(ms, this.remainingMs());
   }
 
-  /** Throws (directory unavailable) when nothing is left. */
-  check(label: string, step: string): void {
-    if (this.remainingMs() <= 0) throw this.exceeded(label, step);
-  }
-
   exceeded(label: string, step: string): DirectoryTimeout {
     return new DirectoryTimeout('directory', `directory "${label}" did not finish the login within its deadline of ${this.budgetMs} ms (${step})`);
   }

@@ -78,11 +78,6 @@ export class LdapDirectory {
     return new Deadline(this.loginDeadlineMs);
   }
 
-  /** Whether the circuit breaker currently treats the directory as down. */
-  get knownDown(): boolean {
-    return this.breaker.open;
-  }
-
   /** Searches with the service account. */
   search(base: string, options: SearchOptions, deadline: Deadline = this.newDeadline()): Promise<DirectoryEntry[]> {
     const pool = this.searchPool;
