@@ -56,7 +56,7 @@ export interface DirectoryEnv {
     domain: string;
     bindUpn: string;
     bindPassword: string;
-    /** Domain administrator, for tests that add and remove their own users. */
+    /** The domain administrator (tests that add their own AD entries). */
     adminUpn: string;
     adminPassword: string;
     adminGroupDn: string;
