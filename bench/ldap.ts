@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import ldap from 'ldapjs';
+import { Client, EqualityFilter } from 'ldapts';
 import { LdapBackend } from '../src/authn/ldap/ldap-backend';
 import { ldapBackendSchema } from '../src/config/backends-schema';
 import { createLogger } from '../src/shared/logger';
@@ -8,7 +8,7 @@ import { type BenchOptions, type Figure, compareAlternating, measure, round, tes
 /**
  * LDAP logins per second through the LDAP backend (search-then-bind with the
  * pooled service-account and bind connections, against the local slapd from
- * scripts/test-servers/up.sh, over LDAPS), against raw ldapjs doing the same
+ * scripts/test-servers/up.sh, over LDAPS), against raw ldapts doing the same
  * protocol work from this process on the same number of connections: a
  * search for the user on a service-bound connection, then a simple bind as
  * the user (what `ldapsearch -D <user> -w <pw> ... '(uid=x)'` does). Also
@@ -26,27 +26,17 @@ interface SlapdEnv {
 
 const slapdEnv = () => testServerEnv<SlapdEnv>('ldap', 'the LDAP benchmark needs the local slapd');
 
-function rawClient(env: SlapdEnv, ca: Buffer): Promise<ldap.Client> {
-  return new Promise((resolve, reject) => {
-    const client = ldap.createClient({ url: env.ldapsUrl, tlsOptions: { ca: [ca] } });
-    client.once('connect', () => resolve(client));
-    client.once('error', reject);
-  });
+/** A raw client; ldapts connects on its first operation. */
+function rawClient(env: SlapdEnv, ca: Buffer): Client {
+  return new Client({ url: env.ldapsUrl, tlsOptions: { ca: [ca] } });
 }
 
-const bind = (client: ldap.Client, dn: string, password: string) =>
-  new Promise<void>((resolve, reject) => client.bind(dn, password, (error) => (error ? reject(error) : resolve())));
+const bind = (client: Client, dn: string, password: string) => client.bind(dn, password);
 
-const searchOne = (client: ldap.Client, base: string, uid: string) =>
-  new Promise<string>((resolve, reject) => {
-    client.search(base, { scope: 'sub', filter: new ldap.EqualityFilter({ attribute: 'uid', value: uid }), attributes: ['displayName', 'mail', 'memberOf'] }, (error, res) => {
-      if (error) return reject(error);
-      let dn = '';
-      res.on('searchEntry', (entry) => (dn = (entry as unknown as { pojo: { objectName: string } }).pojo.objectName));
-      res.on('error', reject);
-      res.on('end', () => resolve(dn));
-    });
-  });
+const searchOne = async (client: Client, base: string, uid: string) => {
+  const { searchEntries } = await client.search(base, { scope: 'sub', filter: new EqualityFilter({ attribute: 'uid', value: uid }), attributes: ['displayName', 'mail', 'memberOf'] });
+  return searchEntries[0]?.dn ?? '';
+};
 
 /** `options.concurrency` workers; the backend pool and the raw connections are both sized to it. */
 export async function benchLdap(options: BenchOptions): Promise<Figure[]> {
@@ -63,13 +53,13 @@ export async function benchLdap(options: BenchOptions): Promise<Figure[]> {
     poolSize: concurrency,
   });
   const backend = new LdapBackend(config, { BENCH_LDAP_SERVICE_PASSWORD: env.servicePassword }, createLogger('error'), 'bench');
-  const searchers = await Promise.all(Array.from({ length: concurrency }, () => rawClient(env, ca)));
-  const binders = await Promise.all(Array.from({ length: concurrency }, () => rawClient(env, ca)));
+  const searchers = Array.from({ length: concurrency }, () => rawClient(env, ca));
+  const binders = Array.from({ length: concurrency }, () => rawClient(env, ca));
   await Promise.all(searchers.map((c) => bind(c, env.serviceDn, env.servicePassword)));
   const counters = new Array<number>(concurrency).fill(0);
   const nextUser = (worker: number) => users[counters[worker]++ % users.length];
   try {
-    options.log(`LDAP search+bind logins via the backend vs raw ldapjs search+bind (${env.ldapsUrl}, ${concurrency} workers, pool ${concurrency}), alternating rounds, ${options.seconds}s each`);
+    options.log(`LDAP search+bind logins via the backend vs raw ldapts search+bind (${env.ldapsUrl}, ${concurrency} workers, pool ${concurrency}), alternating rounds, ${options.seconds}s each`);
     const { baseline: raw, target: logins } = await compareAlternating(
       options,
       3,
@@ -100,6 +90,6 @@ export async function benchLdap(options: BenchOptions): Promise<Figure[]> {
     ];
   } finally {
     await backend.close();
-    for (const client of [...searchers, ...binders]) client.destroy();
+    await Promise.all([...searchers, ...binders].map((client) => client.unbind().catch(() => undefined)));
   }
 }

@@ -17,32 +17,17 @@ async function spnego(expected) {
   return `SPNEGO accepted ${server.username}`;
 }
 
-// ldapjs 3.0.7 drops the server's diagnosticMessage from result errors (getError() still reads
-// the v2 name `errorMessage`; upstream issue ldapjs/node-ldapjs#878), so an AD bind failure only
-// says "Invalid Credentials" without "data 533/701/773". This patch restores it; the app needs
-// the same (or its own handling) to tell disabled/expired/must-change accounts apart.
-function patchLdapjsDiagnostics() {
-  const errors = require('ldapjs/lib/errors');
-  const orig = errors.getError;
-  errors.getError = (res) => {
-    const e = orig(res);
-    if (res && res.diagnosticMessage) e.lde_message = res.diagnosticMessage;
-    return e;
-  };
-}
-
-function ldaps(url, caFile, dn, password) {
-  const ldap = require('ldapjs');
-  patchLdapjsDiagnostics();
-  return new Promise((resolve, reject) => {
-    const client = ldap.createClient({ url: [url], tlsOptions: { ca: [fs.readFileSync(caFile)] }, connectTimeout: 5000, timeout: 5000 });
-    client.on('error', (e) => reject(e));
-    client.bind(dn, password, (err) => {
-      client.unbind(() => undefined);
-      if (err) reject(err);
-      else resolve(`bound as ${dn}`);
-    });
-  });
+// ldapts keeps the server's diagnostic message in the error ("... data 533, v4563"), which is
+// how Active Directory tells disabled / expired / must-change accounts apart.
+async function ldaps(url, caFile, dn, password) {
+  const { Client } = require('ldapts');
+  const client = new Client({ url, tlsOptions: { ca: [fs.readFileSync(caFile)] }, connectTimeout: 5000, timeout: 5000 });
+  try {
+    await client.bind(dn, password);
+    return `bound as ${dn}`;
+  } finally {
+    await client.unbind().catch(() => undefined);
+  }
 }
 
 async function pg(url) {

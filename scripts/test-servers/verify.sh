@@ -98,16 +98,16 @@ check "pg: admin URL works" psql "postgres://postgres:$PG_ADMIN_PW@127.0.0.1:$PG
 
 # ---------------- through the app's Node libraries (if node_modules is installed) ----------------
 NODE_CHECKS=$TS_DIR/node-checks.cjs
-if [[ -d $REPO/node_modules/kerberos && -d $REPO/node_modules/ldapjs && -d $REPO/node_modules/pg ]] && command -v node >/dev/null; then
+if [[ -d $REPO/node_modules/kerberos && -d $REPO/node_modules/ldapts && -d $REPO/node_modules/pg ]] && command -v node >/dev/null; then
   nc() { (cd "$REPO" && node "$NODE_CHECKS" "$@"); }
   check_out "node: SPNEGO alice -> HTTP/localhost (Samba AD KDC)" "accepted alice@$AD_REALM" \
     env KRB5_CONFIG="$AD_DIR/krb5.conf" KRB5CCNAME="FILE:$AD_DIR/ccache" KRB5_KTNAME="FILE:$AD_DIR/http.keytab" bash -c "cd '$REPO' && node '$NODE_CHECKS' spnego alice@$AD_REALM"
   check_out "node: SPNEGO alice -> HTTP/localhost (MIT KDC)" "accepted alice@$MIT_REALM" \
     env KRB5_CONFIG="$MIT_DIR/krb5.conf" KRB5CCNAME="FILE:$MIT_DIR/ccache" KRB5_KTNAME="FILE:$MIT_DIR/http.keytab" bash -c "cd '$REPO' && node '$NODE_CHECKS' spnego alice@$MIT_REALM"
-  check_out "node: ldapjs LDAPS bind (slapd, ca.crt)" "bound" nc ldaps "ldaps://localhost:$LDAPS_PORT" "$LDAP_DIR/tls/ca.crt" "uid=alice,$P" alicepass
-  check_fails "node: ldapjs LDAPS with wrong-ca.crt rejected" "self-signed|unable to verify|certificate" nc ldaps "ldaps://127.0.0.1:$LDAPS_PORT" "$LDAP_DIR/tls/wrong-ca.crt" "uid=alice,$P" alicepass
-  check_out "node: ldapjs LDAPS bind (AD, UPN)" "bound" nc ldaps ldaps://127.0.0.1:636 "$AD_DIR/tls/ca.pem" "alice@$AD_REALM" 'Passw0rd!Alice'
-  check_fails "node: ldapjs AD disabled1 -> data 533" "data 533" nc ldaps ldaps://127.0.0.1:636 "$AD_DIR/tls/ca.pem" "disabled1@$AD_REALM" 'Passw0rd!Dis1'
+  check_out "node: ldapts LDAPS bind (slapd, ca.crt)" "bound" nc ldaps "ldaps://localhost:$LDAPS_PORT" "$LDAP_DIR/tls/ca.crt" "uid=alice,$P" alicepass
+  check_fails "node: ldapts LDAPS with wrong-ca.crt rejected" "self-signed|unable to verify|certificate" nc ldaps "ldaps://127.0.0.1:$LDAPS_PORT" "$LDAP_DIR/tls/wrong-ca.crt" "uid=alice,$P" alicepass
+  check_out "node: ldapts LDAPS bind (AD, UPN)" "bound" nc ldaps ldaps://127.0.0.1:636 "$AD_DIR/tls/ca.pem" "alice@$AD_REALM" 'Passw0rd!Alice'
+  check_fails "node: ldapts AD disabled1 -> data 533" "data 533" nc ldaps ldaps://127.0.0.1:636 "$AD_DIR/tls/ca.pem" "disabled1@$AD_REALM" 'Passw0rd!Dis1'
   check_out "node: pg connects as app" "connected as app" nc pg "$URL"
 else
   echo "skip  node library checks (node_modules not installed)"

@@ -37,9 +37,18 @@ export type FailureReason =
   | 'password_expired'
   | 'password_must_change';
 
+/** What a directory answered to a refused bind, kept for the audit trail. */
+export interface DirectoryResult {
+  /** LDAP result code (49 invalidCredentials, 34 invalidDNSyntax...). */
+  code: number;
+  name: string;
+  /** The server's diagnostic message (AD: "... data 52e ..."). */
+  message: string;
+}
+
 export type BackendOutcome =
   | { ok: true; principal: Principal; upgradeHash?: { from: string; to: string } }
-  | { ok: false; reason: FailureReason };
+  | { ok: false; reason: FailureReason; directoryResult?: DirectoryResult };
 
 export interface AuthenticationBackend {
   /** Unique name from config ("internal", "ldap", "corp-ldap", "windows"). */

@@ -153,12 +153,12 @@ export class LoginService {
     if (outcome.ok) return this.complete(outcome, key, auditBase, backendName, attempt, context);
     if (outcome.reason === 'bad_credentials' || outcome.reason === 'unknown_user') {
       await this.recordFailure(attempt, auditBase, backendName);
-      await this.deps.audit.append({ ...auditBase, event: 'login', outcome: 'failure', backend: backendName, details: { reason: outcome.reason, channel: context.channel } }, this.deps.clock.now());
+      await this.deps.audit.append({ ...auditBase, event: 'login', outcome: 'failure', backend: backendName, details: failureDetails(outcome, context.channel) }, this.deps.clock.now());
       return { status: 'invalid' };
     }
     // The directory accepted the password but refuses the account's state: no verdict on a guess.
     await this.deps.regulator.abandon(attempt);
-    await this.deps.audit.append({ ...auditBase, event: 'login', outcome: 'failure', backend: backendName, details: { reason: outcome.reason, channel: context.channel } }, this.deps.clock.now());
+    await this.deps.audit.append({ ...auditBase, event: 'login', outcome: 'failure', backend: backendName, details: failureDetails(outcome, context.channel) }, this.deps.clock.now());
     return { status: 'account_state', reason: outcome.reason };
   }
 
@@ -269,4 +269,9 @@ export function isDatabaseDown(error: unknown): boolean {
     e.name === 'KnexTimeoutError' ||
     /Unable to acquire a connection|Connection terminated|database is closed|The database connection is not open/i.test(e.message ?? '')
   );
+}
+
+/** Audit details of a backend's refusal; a directory's LDAP result is kept (e.g. 34 invalidDNSyntax). */
+function failureDetails(outcome: Extract<BackendOutcome, { ok: false }>, channel: string): Record<string, unknown> {
+  return { reason: outcome.reason, channel, ...(outcome.directoryResult ? { ldapResult: outcome.directoryResult } : {}) };
 }

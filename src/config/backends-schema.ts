@@ -45,6 +45,15 @@ const directoryConnection = {
   serviceAccount: serviceAccountSchema.optional(),
   connectTimeoutSeconds: z.number().min(0.1).max(60).default(5),
   operationTimeoutSeconds: z.number().min(0.1).max(120).default(10),
+  /**
+   * One login's whole budget against this directory (pool wait, connect, StartTLS, search, bind, group search);
+   * no retry or queue extends it. Default: connectTimeoutSeconds + operationTimeoutSeconds.
+   */
+  loginDeadlineSeconds: z.number().min(0.1).max(180).optional(),
+  /** Circuit breaker: this many timed-out calls in a row mark the directory down (logins fail at once); 0 = off. */
+  breakerFailures: z.number().int().min(0).max(1000).default(3),
+  /** How long the directory stays marked down before one login is let through to probe it. */
+  breakerCooldownSeconds: z.number().min(0.1).max(3600).default(10),
   /** Connections kept open per purpose (service-account searches; user binds). */
   poolSize: z.number().int().min(1).max(64).default(4),
 };

@@ -1,5 +1,5 @@
 /**
- * Why the LDAP backend talks to ldapjs itself rather than through the design
+ * Why the LDAP backend talks to ldapts itself rather than through the design
  * card's passport-ldapauth (ldapauth-fork): against the same real slapd,
  * passport-ldapauth signs ordinary users in, but a uid holding an RFC 4515
  * metacharacter (the fixture user `star*user`) can never sign in, because

@@ -38,6 +38,9 @@ export interface DirectoryEnv {
     groupsDn: string;
     serviceDn: string;
     servicePassword: string;
+    /** The directory manager (rootdn), for tests that add and remove their own entries. */
+    adminDn: string;
+    adminPassword: string;
     adminGroupDn: string;
     staffGroupDn: string;
     users: Record<string, LdapUser>;

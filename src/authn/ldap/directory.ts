@@ -5,6 +5,8 @@ import { ConfigError, UnavailableError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import type { Role } from '../../storage/accounts-repo';
 import type { Principal } from '../backend';
+import { CircuitBreaker } from './circuit-breaker';
+import { Deadline } from './deadline';
 import { type BindOutcome, type DirectoryEndpoint, type DirectoryEntry, LdapConnection, type SearchOptions } from './ldap-connection';
 import { LdapPool } from './ldap-pool';
 
@@ -13,11 +15,18 @@ import { LdapPool } from './ldap-pool';
  * service-account connections for searches (bound once, reused) and
  * connections for user binds. Shared by the LDAP backend and the Windows
  * backend's Active Directory lookup.
+ *
+ * Each call runs within a deadline (`loginDeadlineSeconds`, default connect +
+ * operation timeout): pass one `Deadline` from `newDeadline()` to every call
+ * of a login to bound the login as a whole. A circuit breaker makes calls
+ * fail at once while the directory is known to be down (see CircuitBreaker).
  */
 export class LdapDirectory {
   readonly endpoint: DirectoryEndpoint;
   private readonly searchPool: LdapPool | null;
   private readonly bindPool: LdapPool;
+  private readonly loginDeadlineMs: number;
+  private readonly breaker: CircuitBreaker;
 
   constructor(
     readonly label: string,
@@ -36,6 +45,8 @@ export class LdapDirectory {
       connectTimeoutMs: Math.round(config.connectTimeoutSeconds * 1000),
       operationTimeoutMs: Math.round(config.operationTimeoutSeconds * 1000),
     };
+    this.loginDeadlineMs = Math.round((config.loginDeadlineSeconds ?? config.connectTimeoutSeconds + config.operationTimeoutSeconds) * 1000);
+    this.breaker = new CircuitBreaker(label, { failures: config.breakerFailures, coolDownMs: Math.round(config.breakerCooldownSeconds * 1000) });
     const insecure = config.url.filter((u) => u.toLowerCase().startsWith('ldap:')).length > 0 && !config.startTls;
     if (insecure) {
       // Every start, on purpose: this must not become a forgotten test setting.
@@ -62,28 +73,45 @@ export class LdapDirectory {
     return this.searchPool !== null;
   }
 
+  /** A fresh deadline for one login (pass it to each call the login makes). */
+  newDeadline(): Deadline {
+    return new Deadline(this.loginDeadlineMs);
+  }
+
   /** Searches with the service account. */
-  search(base: string, options: SearchOptions): Promise<DirectoryEntry[]> {
-    if (!this.searchPool) throw new Error(`directory "${this.label}" has no service account for searches`);
-    return this.searchPool.use((connection) => connection.search(base, options));
+  search(base: string, options: SearchOptions, deadline: Deadline = this.newDeadline()): Promise<DirectoryEntry[]> {
+    const pool = this.searchPool;
+    if (!pool) throw new Error(`directory "${this.label}" has no service account for searches`);
+    return this.breaker.run(() => pool.use((connection) => connection.search(base, options), deadline));
   }
 
   /**
-   * Binds as a user on a pooled bind connection; on success `after` runs on
-   * the same connection while it is still bound as that user.
+   * Binds as a user with `name` exactly as given (a DN as the directory
+   * returned it, or a UPN) on a pooled bind connection; on success `after`
+   * runs on the same connection while it is still bound as that user.
    */
-  async bindAs<T>(name: string, password: string, after: (connection: LdapConnection) => Promise<T>): Promise<{ ok: true; value: T } | Exclude<BindOutcome, { ok: true }>> {
-    return this.bindPool.use(async (connection) => {
-      const outcome = await connection.bind(name, password);
-      if (!outcome.ok) return outcome;
-      return { ok: true as const, value: await after(connection) };
-    });
+  async bindAs<T>(
+    name: string,
+    password: string,
+    after: (connection: LdapConnection) => Promise<T>,
+    deadline: Deadline = this.newDeadline(),
+  ): Promise<{ ok: true; value: T } | Exclude<BindOutcome, { ok: true }>> {
+    return this.breaker.run(() =>
+      this.bindPool.use(async (connection) => {
+        const outcome = await connection.bind(name, password);
+        if (!outcome.ok) return outcome;
+        return { ok: true as const, value: await after(connection) };
+      }, deadline),
+    );
   }
 
   /** Opens (and closes) a connection, binding the service account if there is one: the startup probe. */
   async probe(): Promise<void> {
-    if (this.searchPool) await this.searchPool.use(async () => undefined);
-    else (await LdapConnection.open(this.endpoint)).close();
+    const deadline = this.newDeadline();
+    await this.breaker.run(async () => {
+      if (this.searchPool) await this.searchPool.use(async () => undefined, deadline);
+      else (await LdapConnection.open(this.endpoint, deadline)).close();
+    });
   }
 
   close(): void {

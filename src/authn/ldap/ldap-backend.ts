@@ -2,6 +2,7 @@ import type { LdapBackendConfig } from '../../config/backends-schema';
 import { ConfigError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import type { AuthenticationBackend, BackendOutcome, FailureReason, PasswordCredential } from '../backend';
+import type { Deadline } from './deadline';
 import { LdapDirectory, directoryPrincipal, mapDirectoryEntry, requestedAttributes } from './directory';
 import type { BindRefused, DirectoryEntry, LdapConnection } from './ldap-connection';
 import { FilterTemplate, fillDnTemplate } from './ldap-filter';
@@ -12,6 +13,8 @@ import { FilterTemplate, fillDnTemplate } from './ldap-filter';
  * to someone who does not know the password.
  */
 export function reasonForBindRefusal(refusal: BindRefused): FailureReason {
+  // Any other result (34 invalidDNSyntax, 53 unwillingToPerform...) is a failure of this attempt: counted like a wrong password.
+  if (refusal.resultCode !== 49) return 'bad_credentials';
   switch (refusal.adDataCode) {
     case '525':
       return 'unknown_user';
@@ -69,32 +72,50 @@ export class LdapBackend implements AuthenticationBackend {
   async authenticate({ username, password }: PasswordCredential): Promise<BackendOutcome> {
     // An empty password would make the bind anonymous, which "succeeds": refuse it before any directory traffic.
     if (password.length === 0) return { ok: false, reason: 'bad_credentials' };
-    return this.config.bindDnTemplate !== undefined ? this.directBind(username, password, this.config.bindDnTemplate) : this.searchThenBind(username, password);
+    // One deadline for the whole login: search, bind and group search share it.
+    const deadline = this.directory.newDeadline();
+    return this.config.bindDnTemplate !== undefined ? this.directBind(username, password, this.config.bindDnTemplate, deadline) : this.searchThenBind(username, password, deadline);
   }
 
-  private async searchThenBind(username: string, password: string): Promise<BackendOutcome> {
+  private async searchThenBind(username: string, password: string, deadline: Deadline): Promise<BackendOutcome> {
     const base = this.config.searchBase as string;
-    const entries = await this.directory.search(base, {
-      scope: this.config.searchScope,
-      filter: this.userFilter.render({ username }),
-      attributes: this.attributes,
-      sizeLimit: 2,
-    });
+    const entries = await this.directory.search(
+      base,
+      {
+        scope: this.config.searchScope,
+        filter: this.userFilter.render({ username }),
+        attributes: this.attributes,
+        sizeLimit: 2,
+      },
+      deadline,
+    );
     if (entries.length !== 1) {
       if (entries.length > 1) this.logger.warn({ event: 'ldap_ambiguous_user', backend: this.name, filter: this.userFilter.describe({ username }) }, 'LDAP user filter matched more than one entry; refusing');
       return { ok: false, reason: 'unknown_user' };
     }
+    // The DN exactly as the directory sent it: re-serialising it could drop escapes (uid=back\5Cslash).
     const entry = entries[0];
-    const bound = await this.directory.bindAs(entry.dn, password, async () => undefined);
-    if (!bound.ok) return { ok: false, reason: reasonForBindRefusal(bound) };
-    return this.success(username, entry);
+    const bound = await this.directory.bindAs(entry.dn, password, async () => undefined, deadline);
+    if (!bound.ok) return this.refused(bound, entry.dn);
+    return this.success(username, entry, deadline);
   }
 
-  private async directBind(username: string, password: string, template: string): Promise<BackendOutcome> {
+  private async directBind(username: string, password: string, template: string, deadline: Deadline): Promise<BackendOutcome> {
     const bindName = fillDnTemplate(template, { username });
-    const bound = await this.directory.bindAs(bindName, password, (connection) => this.readOwnEntry(connection, username, bindName));
-    if (!bound.ok) return { ok: false, reason: reasonForBindRefusal(bound) };
-    return this.success(username, bound.value ?? { dn: bindName, attributes: new Map() });
+    const bound = await this.directory.bindAs(bindName, password, (connection) => this.readOwnEntry(connection, username, bindName), deadline);
+    if (!bound.ok) return this.refused(bound, bindName);
+    return this.success(username, bound.value ?? { dn: bindName, attributes: new Map() }, deadline);
+  }
+
+  /** A refused bind: the failure reason, with the LDAP result for the audit; anything but 49 is also logged. */
+  private refused(refusal: BindRefused, bindName: string): BackendOutcome {
+    if (refusal.resultCode !== 49) {
+      this.logger.warn(
+        { event: 'ldap_bind_result', backend: this.name, dn: bindName, resultCode: refusal.resultCode, result: refusal.resultName, diagnostic: refusal.message },
+        `directory "${this.name}" answered the bind of ${bindName} with LDAP result ${refusal.resultCode} (${refusal.resultName}): ${refusal.message}; counted as a failed attempt`,
+      );
+    }
+    return { ok: false, reason: reasonForBindRefusal(refusal), directoryResult: { code: refusal.resultCode, name: refusal.resultName, message: refusal.message } };
   }
 
   /** After a direct bind: the user's own entry, read with the user's own rights. */
@@ -109,10 +130,11 @@ export class LdapBackend implements AuthenticationBackend {
     return entries[0] ?? null;
   }
 
-  private async success(username: string, entry: DirectoryEntry): Promise<BackendOutcome> {
+  private async success(username: string, entry: DirectoryEntry, deadline: Deadline): Promise<BackendOutcome> {
     let searchedGroups: string[] = [];
     if (this.config.groupSearch && this.groupFilter) {
-      const groups = await this.directory.search(this.config.groupSearch.base, { scope: 'sub', filter: this.groupFilter.render({ dn: entry.dn, username }), attributes: ['1.1'] });
+      const filter = this.groupFilter.render({ dn: entry.dn, username });
+      const groups = await this.directory.search(this.config.groupSearch.base, { scope: 'sub', filter, attributes: ['1.1'] }, deadline);
       searchedGroups = groups.map((g) => g.dn);
     }
     const details = mapDirectoryEntry(entry, this.config.attributes, this.config.groupRoles, searchedGroups);

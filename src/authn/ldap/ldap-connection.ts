@@ -1,16 +1,19 @@
-import { isIP } from 'node:net';
+import net from 'node:net';
 import tls from 'node:tls';
-import ldap from 'ldapjs';
-import './ldapjs-diagnostics';
+import { Client, type DN, type Filter, NoSuchObjectError, ResultCodeError } from 'ldapts';
 import { UnavailableError } from '../../shared/errors';
+import { type Deadline, DirectoryTimeout } from './deadline';
 
 /**
- * One LDAP connection with promise-returning operations, explicit timeouts
- * and a single error taxonomy:
- *  - the server answered "no" to a bind → `BindRefused` (a result, not an error);
- *  - anything that means the directory could not be asked (refused
- *    connection, timeout, TLS failure, closed socket, unexpected result) →
- *    UnavailableError, and the connection is dead.
+ * One LDAP connection (ldapts) with explicit time limits and one error taxonomy:
+ *  - the server answered a bind with an LDAP result other than success →
+ *    `BindRefused` (a result about this attempt, not an error), except
+ *    busy (51) and unavailable (52), which mean the directory cannot answer;
+ *  - the directory could not be asked (refused connection, TLS failure,
+ *    closed socket, no answer in time) → UnavailableError (DirectoryTimeout
+ *    for timeouts), and the connection is dead.
+ * Names (bind DNs, search bases) are sent exactly as given: DNs the directory
+ * returned are never parsed and re-serialised, so their escapes survive.
  */
 
 export interface DirectoryEndpoint {
@@ -26,6 +29,7 @@ export interface DirectoryEndpoint {
 }
 
 export interface DirectoryEntry {
+  /** The DN exactly as the directory sent it. */
   dn: string;
   /** Attribute values by lower-cased attribute name. */
   attributes: Map<string, string[]>;
@@ -33,10 +37,13 @@ export interface DirectoryEntry {
 
 export interface BindRefused {
   ok: false;
-  /** LDAP result code (49 invalid credentials, 53 unwilling to perform...). */
+  /** LDAP result code (49 invalid credentials, 34 invalid DN syntax, 53 unwilling to perform...). */
   resultCode: number;
+  /** The result's name, e.g. "invalidCredentials", "invalidDNSyntax". */
+  resultName: string;
   /** Active Directory's sub-code from "... data 52e, ..." (lower case hex), if present. */
   adDataCode?: string;
+  /** The server's diagnostic message. */
   message: string;
 }
 
@@ -44,17 +51,13 @@ export type BindOutcome = { ok: true } | BindRefused;
 
 export interface SearchOptions {
   scope: 'base' | 'one' | 'sub';
-  filter: ldap.Filter | string;
+  filter: Filter | string;
   attributes: string[];
   sizeLimit?: number;
 }
 
-/** Result codes for which a bind answer is about the credentials, not about the directory. */
-const CREDENTIAL_RESULT_CODES = new Set([
-  49, // invalidCredentials (AD adds a sub-code)
-  50, // insufficientAccessRights (e.g. account not allowed to bind)
-  53, // unwillingToPerform (e.g. ppolicy lock, AD "must change" on some versions)
-]);
+/** Results by which the server says it cannot answer now: about the directory, not the attempt. */
+const DIRECTORY_DOWN_RESULTS = new Set([51 /* busy */, 52 /* unavailable */]);
 
 export function tlsOptionsFor(endpoint: DirectoryEndpoint, host: string): tls.ConnectionOptions {
   const name = endpoint.tlsServerName ?? host;
@@ -63,7 +66,7 @@ export function tlsOptionsFor(endpoint: DirectoryEndpoint, host: string): tls.Co
     rejectUnauthorized: true,
     minVersion: 'TLSv1.2',
     // SNI must not be an IP address (RFC 6066); identity is still checked against it below.
-    ...(isIP(name) ? {} : { servername: name }),
+    ...(net.isIP(name) ? {} : { servername: name }),
     host,
     checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name, cert),
   };
@@ -74,73 +77,98 @@ function describe(error: unknown): string {
   return e?.code && !String(e.message).includes(e.code) ? `${e.code}: ${e.message}` : String(e?.message ?? error);
 }
 
+/** "InvalidDNSyntaxError" → "invalidDNSyntax"; the server's text without ldapts' " Code: 0x22" suffix. */
+function resultOf(error: ResultCodeError): { code: number; name: string; message: string } {
+  const base = error.name.replace(/Error$/, '');
+  const name = base === 'UnknownStatusCode' || base === 'ResultCode' ? `result${error.code}` : base.charAt(0).toLowerCase() + base.slice(1);
+  return { code: error.code, name, message: error.message.replace(/\s*Code: 0x[0-9a-f]+$/i, '') };
+}
+
+/** Races `work` against `ms`; on time-out runs `onTimeout` (which must stop the work) and rejects with a DirectoryTimeout. */
+function within<T>(work: Promise<T>, ms: number, timeoutError: () => DirectoryTimeout, onTimeout: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(timeoutError());
+    }, ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 export class LdapConnection {
   private dead = false;
   private deathReason = 'closed';
+  /** The deadline of the login currently using this connection (set by the pool). */
+  private deadline: Deadline | null = null;
 
   private constructor(
-    private readonly client: ldap.Client,
+    private readonly client: Client,
+    private readonly socket: net.Socket,
     private readonly endpoint: DirectoryEndpoint,
     readonly url: string,
   ) {
-    client.on('error', (error: unknown) => this.markDead(describe(error)));
-    client.on('close', () => this.markDead('connection closed'));
-    client.on('end', () => this.markDead('connection ended by the server'));
+    socket.once('close', () => this.markDead('connection closed'));
   }
 
   /** Connects to the first URL that answers (secured as configured); UnavailableError if none does. */
-  static async open(endpoint: DirectoryEndpoint): Promise<LdapConnection> {
+  static async open(endpoint: DirectoryEndpoint, deadline?: Deadline): Promise<LdapConnection> {
     const failures: string[] = [];
+    let timedOut = false;
     for (const url of endpoint.urls) {
+      if (deadline && deadline.remainingMs() <= 0) break;
       try {
-        return await LdapConnection.openOne(endpoint, url);
+        return await LdapConnection.openOne(endpoint, url, deadline);
       } catch (error) {
+        timedOut ||= error instanceof DirectoryTimeout;
         failures.push(`${url}: ${describe(error)}`);
       }
     }
-    throw new UnavailableError('directory', `directory "${endpoint.label}" unreachable (${failures.join('; ')})`);
+    if (failures.length === 0 && deadline) throw deadline.exceeded(endpoint.label, 'before connecting');
+    const message = `directory "${endpoint.label}" unreachable (${failures.join('; ')})`;
+    throw timedOut ? new DirectoryTimeout('directory', message) : new UnavailableError('directory', message);
   }
 
-  private static openOne(endpoint: DirectoryEndpoint, url: string): Promise<LdapConnection> {
-    const host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
-    const secure = url.toLowerCase().startsWith('ldaps:');
-    const client = ldap.createClient({
-      url,
-      ...(secure ? { tlsOptions: tlsOptionsFor(endpoint, host) } : {}),
-      connectTimeout: endpoint.connectTimeoutMs,
-      timeout: endpoint.operationTimeoutMs,
-      // Fail fast when not connected instead of queueing requests forever.
-      queueDisable: true,
+  private static async openOne(endpoint: DirectoryEndpoint, url: string, deadline?: Deadline): Promise<LdapConnection> {
+    const parsed = new URL(url);
+    const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+    const secure = parsed.protocol.toLowerCase() === 'ldaps:';
+    const port = Number(parsed.port) || (secure ? 636 : 389);
+    const limit = deadline ? deadline.cap(endpoint.connectTimeoutMs) : endpoint.connectTimeoutMs;
+    const socket = secure ? tls.connect({ ...tlsOptionsFor(endpoint, host), port }) : net.connect({ host, port });
+    const connected = new Promise<void>((resolve, reject) => {
+      socket.once(secure ? 'secureConnect' : 'connect', () => resolve());
+      socket.once('error', reject);
     });
-    return new Promise<LdapConnection>((resolve, reject) => {
-      let settled = false;
-      const fail = (error: unknown) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        client.removeAllListeners();
-        client.on('error', () => undefined);
-        client.destroy();
-        reject(error);
-      };
-      const timer = setTimeout(() => fail(new Error(`no connection within ${endpoint.connectTimeoutMs} ms`)), endpoint.connectTimeoutMs + 50);
-      for (const event of ['error', 'connectError', 'connectRefused', 'connectTimeout', 'setupError']) client.once(event, fail);
-      client.once('connect', () => {
-        const ready = () => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          client.removeAllListeners();
-          resolve(new LdapConnection(client, endpoint, url));
-        };
-        if (!endpoint.startTls) return ready();
-        client.starttls(tlsOptionsFor(endpoint, host), [], (error: Error | null) => (error ? fail(new Error(`StartTLS failed: ${describe(error)}`)) : ready()));
+    const timeoutError = () => new DirectoryTimeout('directory', `no connection within ${limit} ms`);
+    await within(connected, limit, timeoutError, () => socket.destroy());
+    // The client gets this one socket; it must never reconnect on its own (it would come back unauthenticated).
+    let handedOver = false;
+    const once = (): net.Socket => {
+      if (handedOver) throw new Error('connection lost');
+      handedOver = true;
+      return socket;
+    };
+    // ldapts calls the factory with (port, host, options); ours ignores them and hands over the connected socket.
+    const factory = secure ? { createSecureConnection: once as unknown as typeof tls.connect } : { createConnection: once as unknown as typeof net.connect };
+    const client = new Client({ url, ...factory });
+    const connection = new LdapConnection(client, socket, endpoint, url);
+    if (endpoint.startTls) {
+      const upgraded = client.startTLS(tlsOptionsFor(endpoint, host)).catch((error: unknown) => {
+        throw new Error(`StartTLS failed: ${describe(error)}`);
       });
-    });
+      await within(upgraded, deadline ? deadline.cap(endpoint.connectTimeoutMs) : endpoint.connectTimeoutMs, timeoutError, () => connection.destroy('StartTLS timed out'));
+    }
+    return connection;
   }
 
   get alive(): boolean {
     return !this.dead;
+  }
+
+  /** The pool sets the deadline of the login that is using the connection. */
+  useDeadline(deadline: Deadline | null): void {
+    this.deadline = deadline;
   }
 
   private markDead(reason: string): void {
@@ -149,93 +177,78 @@ export class LdapConnection {
     this.deathReason = reason;
   }
 
+  private destroy(reason: string): void {
+    this.markDead(reason);
+    this.socket.destroy();
+  }
+
   private unavailable(operation: string, error: unknown): UnavailableError {
-    this.markDead(describe(error));
-    this.client.destroy();
-    return new UnavailableError('directory', `directory "${this.endpoint.label}" failed during ${operation} (${this.url}): ${describe(error)}`, { cause: error });
+    this.destroy(describe(error));
+    const message = `directory "${this.endpoint.label}" failed during ${operation} (${this.url}): ${describe(error)}`;
+    return error instanceof DirectoryTimeout ? new DirectoryTimeout('directory', message, { cause: error }) : new UnavailableError('directory', message, { cause: error });
   }
 
-  /** Runs one callback-style ldapjs operation with our own deadline on top of ldapjs's. */
-  private run<T>(operation: string, start: (done: (error: Error | null, value?: T) => void) => void): Promise<T> {
+  /** Runs one operation within the operation timeout, cut to the login's deadline. */
+  private run<T>(operation: string, start: () => Promise<T>): Promise<T> {
     if (this.dead) return Promise.reject(new UnavailableError('directory', `directory "${this.endpoint.label}" connection lost (${this.deathReason})`));
-    return new Promise<T>((resolve, reject) => {
-      let finished = false;
-      const timer = setTimeout(() => {
-        if (finished) return;
-        finished = true;
-        reject(this.unavailable(operation, new Error(`no answer within ${this.endpoint.operationTimeoutMs} ms`)));
-      }, this.endpoint.operationTimeoutMs + 100);
-      start((error, value) => {
-        if (finished) return;
-        finished = true;
-        clearTimeout(timer);
-        if (error) reject(error);
-        else resolve(value as T);
-      });
-    });
+    const deadline = this.deadline;
+    if (deadline && deadline.remainingMs() <= 0) return Promise.reject(deadline.exceeded(this.endpoint.label, operation));
+    const limit = deadline ? deadline.cap(this.endpoint.operationTimeoutMs) : this.endpoint.operationTimeoutMs;
+    const timeoutError = () => (deadline && deadline.remainingMs() <= 0 ? deadline.exceeded(this.endpoint.label, operation) : new DirectoryTimeout('directory', `no answer within ${limit} ms`));
+    return within(start(), limit, timeoutError, () => this.destroy(`${operation} timed out`));
   }
 
-  /** Simple bind. The caller must never pass an empty password (that is an anonymous bind). */
+  /** Simple bind with `name` sent as given. The caller must never pass an empty password (that is an anonymous bind). */
   async bind(name: string, password: string): Promise<BindOutcome> {
     if (password.length === 0) throw new Error('refusing an LDAP bind with an empty password (it would be anonymous)');
     try {
-      await this.run<void>('bind', (done) => this.client.bind(name, password, (error) => done(error)));
+      // ldapts starts a SASL bind when given a mechanism's name as a string ("PLAIN"); an object is always sent as the name.
+      const asName = { toString: () => name } as unknown as DN;
+      await this.run('bind', () => this.client.bind(asName, password));
       return { ok: true };
     } catch (error) {
-      if (error instanceof UnavailableError) throw error;
-      // ldapjs result errors carry the LDAP result code (its typings omit the common LDAPError base).
-      const { code, message } = error as { code?: unknown; message?: string };
-      if (typeof code === 'number' && CREDENTIAL_RESULT_CODES.has(code) && (error as { lde_message?: unknown }).lde_message !== undefined) {
-        const text = String(message ?? '');
-        const adDataCode = /\bdata ([0-9a-f]{3,8})\b/i.exec(text)?.[1]?.toLowerCase();
-        return { ok: false, resultCode: code, message: text, ...(adDataCode ? { adDataCode } : {}) };
-      }
-      throw this.unavailable('bind', error);
+      if (!(error instanceof ResultCodeError)) throw this.unavailable('bind', error);
+      const result = resultOf(error);
+      if (DIRECTORY_DOWN_RESULTS.has(result.code)) throw new UnavailableError('directory', `directory "${this.endpoint.label}" answered the bind with LDAP result ${result.code} ${result.name}: ${result.message}`);
+      const adDataCode = /\bdata ([0-9a-f]{3,8})\b/i.exec(result.message)?.[1]?.toLowerCase();
+      return { ok: false, resultCode: result.code, resultName: result.name, message: result.message, ...(adDataCode ? { adDataCode } : {}) };
     }
   }
 
   async search(base: string, options: SearchOptions): Promise<DirectoryEntry[]> {
     try {
-      return await this.run<DirectoryEntry[]>('search', (done) => {
-        this.client.search(
-          base,
-          { scope: options.scope, filter: options.filter, attributes: options.attributes, sizeLimit: options.sizeLimit ?? 0 },
-          (startError, response) => {
-            if (startError) return done(startError);
-            const entries: DirectoryEntry[] = [];
-            response.on('searchEntry', (entry: ldap.SearchEntry) => entries.push(toDirectoryEntry(entry)));
-            response.on('error', (error: Error) => {
-              // No such base, or more matches than asked for: answers, not outages.
-              if (error instanceof ldap.NoSuchObjectError) done(null, []);
-              else if (error instanceof ldap.SizeLimitExceededError) done(null, entries);
-              else done(error);
-            });
-            response.on('end', () => done(null, entries));
-          },
-        );
-      });
+      const { searchEntries } = await this.run('search', () =>
+        this.client.search(base, { scope: options.scope, filter: options.filter, attributes: options.attributes, sizeLimit: options.sizeLimit ?? 0 }),
+      );
+      return searchEntries.map(toDirectoryEntry);
     } catch (error) {
-      if (error instanceof UnavailableError) throw error;
+      // No such base: an answer (nobody there), not an outage.
+      if (error instanceof NoSuchObjectError) return [];
+      if (error instanceof ResultCodeError) {
+        // The directory answered: the connection is fine, the search (base, filter, rights) is not.
+        const result = resultOf(error);
+        throw new UnavailableError('directory', `directory "${this.endpoint.label}" answered a search under "${base}" with LDAP result ${result.code} ${result.name}: ${result.message}`);
+      }
       throw this.unavailable('search', error);
     }
   }
 
   close(): void {
+    if (this.dead) return;
     this.markDead('closed by Portcullis');
-    this.client.unbind(() => undefined);
-    this.client.destroy();
+    // unbind() sends the request and destroys the socket; errors do not matter any more.
+    this.client.unbind().catch(() => undefined).finally(() => this.socket.destroy());
   }
 }
 
-/** ldapjs 3 entries expose `pojo` ({ objectName, attributes: [{ type, values }] }); its typings predate it. */
-interface EntryPojo {
-  objectName: string;
-  attributes: { type: string; values: string[] }[];
-}
+type EntryValue = string | string[] | Buffer | Buffer[];
 
-function toDirectoryEntry(entry: ldap.SearchEntry): DirectoryEntry {
-  const pojo = (entry as unknown as { pojo: EntryPojo }).pojo;
+function toDirectoryEntry(entry: { dn: string } & Record<string, EntryValue>): DirectoryEntry {
   const attributes = new Map<string, string[]>();
-  for (const attribute of pojo.attributes) attributes.set(attribute.type.toLowerCase(), attribute.values.map(String));
-  return { dn: pojo.objectName, attributes };
+  for (const [name, value] of Object.entries(entry)) {
+    if (name === 'dn') continue;
+    const values = (Array.isArray(value) ? value : [value]).map(String);
+    if (values.length > 0) attributes.set(name.toLowerCase(), values);
+  }
+  return { dn: entry.dn, attributes };
 }

@@ -1,15 +1,29 @@
-import ldap from 'ldapjs';
+import {
+  AndFilter,
+  ApproximateFilter,
+  EqualityFilter,
+  ExtensibleFilter,
+  type Filter,
+  FilterParser,
+  GreaterThanEqualsFilter,
+  LessThanEqualsFilter,
+  NotFilter,
+  OrFilter,
+  PresenceFilter,
+  SubstringFilter,
+} from 'ldapts';
 
 /**
  * LDAP filters built from configured templates such as `(uid={{username}})`.
  *
  * The template is parsed once, at start-up; user input is then put into the
- * parsed filter tree as an assertion *value*, which ldapjs encodes as a BER
+ * parsed filter tree as an assertion *value*, which is encoded as a BER
  * octet string. User input is therefore never parsed as filter syntax, so no
  * input (`*)(uid=*))(|(uid=*`, NUL, backslashes) can change the filter's
- * structure. (String escaping alone is not enough here: ldapjs 3's string
- * parser keeps RFC 4515 escapes such as `\2a` literally in the value, so a
- * correctly escaped `star\2auser` would search for the wrong bytes.)
+ * structure. The template's own RFC 4515 escapes (`\2a`, `\c3\a9`) are
+ * decoded here as UTF-8 bytes: ldapts' parser decodes each `\XX` as one
+ * character, which is wrong for non-ASCII, so it is only given the escapes
+ * re-escaped and returns them as text.
  */
 
 const PLACEHOLDER = /\{\{(\w+)\}\}/g;
@@ -50,24 +64,9 @@ function unescapeTemplateLiteral(text: string): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
-/** Structural view of the nodes ldapjs' parser produces (its typings only declare constructors). */
-interface ParsedNode {
-  type: string;
-  attribute?: string;
-  value?: unknown;
-  filters?: ParsedNode[];
-  filter?: ParsedNode;
-  initial?: string;
-  any?: string[];
-  final?: string;
-  matchingRule?: string;
-  matchValue?: string;
-  dnAttributes?: boolean;
-}
-
 export class FilterTemplate {
   private constructor(
-    private readonly root: ParsedNode,
+    private readonly root: Filter,
     readonly text: string,
   ) {}
 
@@ -76,18 +75,20 @@ export class FilterTemplate {
     for (const match of text.matchAll(PLACEHOLDER)) {
       if (!allowed.includes(match[1])) throw new Error(`unknown placeholder {{${match[1]}}} (allowed: ${allowed.map((a) => `{{${a}}}`).join(', ')})`);
     }
-    let root: ParsedNode;
+    let root: Filter;
     try {
-      // Parsed as ldapjs' own node classes; the cast only gives their runtime getters a type.
-      root = ldap.parseFilter(text) as unknown as ParsedNode;
+      checkParentheses(text.trim());
+      // `\XX` → `\5cXX`: the parser turns it back into the text `\XX`, which `substitute` decodes as UTF-8.
+      root = FilterParser.parseString(text.replace(/\\([0-9a-fA-F]{2})/g, '\\5c$1'));
     } catch (error) {
       throw new Error(`not a valid LDAP filter: ${(error as Error).message}`);
     }
+    build(root, {}); // rejects element types the renderer does not know, at start-up
     return new FilterTemplate(root, text);
   }
 
-  /** The filter with `values` inserted as assertion values (ready for ldapjs search). */
-  render(values: Record<string, string>): ldap.Filter {
+  /** The filter with `values` inserted as assertion values (ready for a search). */
+  render(values: Record<string, string>): Filter {
     return build(this.root, values);
   }
 
@@ -95,6 +96,20 @@ export class FilterTemplate {
   describe(values: Record<string, string>): string {
     return this.text.replace(PLACEHOLDER, (whole, name: string) => (name in values ? escapeFilterValue(values[name]) : whole));
   }
+}
+
+/** ldapts' parser accepts some unbalanced filters (`(&(uid=x)`); values cannot hold bare parentheses, so counting is exact. */
+function checkParentheses(text: string): void {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '(') depth++;
+    else if (text[i] === ')') {
+      depth--;
+      if (depth < 0) throw new Error('a ")" closes nothing');
+      if (depth === 0 && i < text.length - 1) throw new Error(`text after the end of the filter: ${text.slice(i + 1)}`);
+    }
+  }
+  if (depth !== 0) throw new Error('unbalanced parentheses: a "(" is never closed');
 }
 
 function substitute(literal: string, values: Record<string, string>): string {
@@ -109,44 +124,34 @@ function substitute(literal: string, values: Record<string, string>): string {
   return out + unescapeTemplateLiteral(literal.slice(last));
 }
 
-function valueText(value: unknown): string {
-  return Buffer.isBuffer(value) ? value.toString('utf8') : String(value ?? '');
+function valueText(value: Buffer | string): string {
+  return Buffer.isBuffer(value) ? value.toString('utf8') : value;
 }
 
-function build(node: ParsedNode, values: Record<string, string>): ldap.Filter {
-  const attribute = node.attribute ?? '';
-  switch (node.type) {
-    case 'AndFilter':
-      return new ldap.AndFilter({ filters: (node.filters ?? []).map((f) => build(f, values)) });
-    case 'OrFilter':
-      return new ldap.OrFilter({ filters: (node.filters ?? []).map((f) => build(f, values)) });
-    case 'NotFilter':
-      return new ldap.NotFilter({ filter: build(node.filter as ParsedNode, values) });
-    case 'PresenceFilter':
-      return new ldap.PresenceFilter({ attribute });
-    case 'EqualityFilter':
-      return new ldap.EqualityFilter({ attribute, value: substitute(valueText(node.value), values) });
-    case 'ApproximateFilter':
-      return new ldap.ApproximateFilter({ attribute, value: substitute(valueText(node.value), values) });
-    case 'GreaterThanEqualsFilter':
-      return new ldap.GreaterThanEqualsFilter({ attribute, value: substitute(valueText(node.value), values) });
-    case 'LessThanEqualsFilter':
-      return new ldap.LessThanEqualsFilter({ attribute, value: substitute(valueText(node.value), values) });
-    case 'SubstringFilter':
-      return new ldap.SubstringFilter({
-        attribute,
-        initial: node.initial ? substitute(node.initial, values) : '',
-        any: (node.any ?? []).map((a) => substitute(a, values)),
-        final: node.final ? substitute(node.final, values) : undefined,
-      });
-    case 'ExtensibleFilter':
-      return new ldap.ExtensibleFilter({
-        ...(attribute ? { matchType: attribute } : {}),
-        rule: node.matchingRule,
-        value: substitute(valueText(node.matchValue), values),
-        dnAttributes: node.dnAttributes ?? false,
-      });
-    default:
-      throw new Error(`unsupported filter element ${node.type}`);
+function build(node: Filter, values: Record<string, string>): Filter {
+  if (node instanceof AndFilter) return new AndFilter({ filters: node.filters.map((f) => build(f, values)) });
+  if (node instanceof OrFilter) return new OrFilter({ filters: node.filters.map((f) => build(f, values)) });
+  if (node instanceof NotFilter) return new NotFilter({ filter: build(node.filter, values) });
+  if (node instanceof PresenceFilter) return new PresenceFilter({ attribute: node.attribute });
+  if (node instanceof EqualityFilter) return new EqualityFilter({ attribute: node.attribute, value: substitute(valueText(node.value), values) });
+  if (node instanceof ApproximateFilter) return new ApproximateFilter({ attribute: node.attribute, value: substitute(node.value, values) });
+  if (node instanceof GreaterThanEqualsFilter) return new GreaterThanEqualsFilter({ attribute: node.attribute, value: substitute(node.value, values) });
+  if (node instanceof LessThanEqualsFilter) return new LessThanEqualsFilter({ attribute: node.attribute, value: substitute(node.value, values) });
+  if (node instanceof SubstringFilter) {
+    return new SubstringFilter({
+      attribute: node.attribute,
+      initial: substitute(node.initial, values),
+      any: node.any.map((a) => substitute(a, values)),
+      final: substitute(node.final, values),
+    });
   }
+  if (node instanceof ExtensibleFilter) {
+    return new ExtensibleFilter({
+      ...(node.matchType ? { matchType: node.matchType } : {}),
+      ...(node.rule ? { rule: node.rule } : {}),
+      value: substitute(node.value, values),
+      dnAttributes: node.dnAttributes,
+    });
+  }
+  throw new Error(`unsupported filter element ${node.constructor.name}`);
 }

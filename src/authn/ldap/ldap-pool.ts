@@ -1,4 +1,5 @@
 import { UnavailableError } from '../../shared/errors';
+import type { Deadline } from './deadline';
 import { type DirectoryEndpoint, LdapConnection } from './ldap-connection';
 
 /**
@@ -7,6 +8,9 @@ import { type DirectoryEndpoint, LdapConnection } from './ldap-connection';
  * operations at once). Connections are reused until the server closes them;
  * a dead connection is dropped and replaced on the next acquire, so a
  * directory that comes back after an outage is used again without a restart.
+ * Every wait, connect and operation of one `use` is bounded by the caller's
+ * deadline: a waiter woken by a failed connection opens a new one only with
+ * the time its login has left.
  */
 export class LdapPool {
   private readonly idle: LdapConnection[] = [];
@@ -18,21 +22,22 @@ export class LdapPool {
     private readonly endpoint: DirectoryEndpoint,
     private readonly size: number,
     /** Runs on every new connection before first use (e.g. the service-account bind). */
-    private readonly prepare: (connection: LdapConnection) => Promise<void> = async () => undefined,
+    private readonly prepare: (connection: LdapConnection, deadline: Deadline) => Promise<void> = async () => undefined,
   ) {}
 
-  /** Runs `work` on a pooled connection; a connection that failed is discarded, not returned. */
-  async use<T>(work: (connection: LdapConnection) => Promise<T>): Promise<T> {
-    const connection = await this.acquire();
+  /** Runs `work` on a pooled connection within `deadline`; a connection that failed is discarded, not returned. */
+  async use<T>(work: (connection: LdapConnection) => Promise<T>, deadline: Deadline): Promise<T> {
+    const connection = await this.acquire(deadline);
+    connection.useDeadline(deadline);
     try {
       return await work(connection);
     } finally {
+      connection.useDeadline(null);
       this.release(connection);
     }
   }
 
-  private async acquire(): Promise<LdapConnection> {
-    const deadline = Date.now() + this.endpoint.operationTimeoutMs;
+  private async acquire(deadline: Deadline): Promise<LdapConnection> {
     for (;;) {
       if (this.closed) throw new UnavailableError('directory', `directory "${this.endpoint.label}" client is shut down`);
       const reusable = this.takeIdle();
@@ -40,9 +45,10 @@ export class LdapPool {
       if (this.opened < this.size) {
         this.opened++;
         try {
-          const connection = await LdapConnection.open(this.endpoint);
+          const connection = await LdapConnection.open(this.endpoint, deadline);
           try {
-            await this.prepare(connection);
+            connection.useDeadline(deadline);
+            await this.prepare(connection, deadline);
           } catch (error) {
             connection.close();
             throw error;
@@ -54,8 +60,9 @@ export class LdapPool {
           throw error;
         }
       }
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new UnavailableError('directory', `directory "${this.endpoint.label}": all ${this.size} connections stayed busy for ${this.endpoint.operationTimeoutMs} ms`);
+      const remaining = deadline.remainingMs();
+      // Not a DirectoryTimeout: a busy pool is local congestion, not evidence that the directory is down.
+      if (remaining <= 0) throw new UnavailableError('directory', `directory "${this.endpoint.label}": all ${this.size} connections stayed busy until the login's deadline of ${deadline.budgetMs} ms`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           const index = this.waiters.indexOf(wake);
