@@ -8,7 +8,7 @@ import { AuditLog } from '../storage/audit-log';
 import { isUniqueViolation } from '../storage/db';
 import type { Clock } from '../shared/clock';
 import { InputError } from '../shared/errors';
-import { usernameKey, validateUsername } from '../shared/username';
+import { usernameKey, validateNewUsername } from '../shared/username';
 
 /**
  * Import of accounts exported from an NEC CAS database, as CSV (RFC 4180:
@@ -192,7 +192,7 @@ export function parseRow(line: number, fields: string[], columns: Record<Column,
   const problems: string[] = [];
   let username = '';
   try {
-    username = validateUsername(cell('username'));
+    username = validateNewUsername(cell('username'));
   } catch (error) {
     problems.push(`invalid username: ${(error as Error).message}`);
   }
