@@ -9,6 +9,7 @@ import { type Services } from '../services';
 import { ROLES, type Role } from '../storage/accounts-repo';
 import { SERVICE_USAGE, serviceCommand } from './service-commands';
 import { ADMIN_USAGE, adminCommand } from './admin-commands';
+import { auditNames } from './audit-names';
 
 const USAGE = `Usage: portcullis <command>
   start                                   start the HTTPS service
@@ -19,6 +20,7 @@ const USAGE = `Usage: portcullis <command>
   user unlock NAME
   user enable NAME | user disable NAME
   user list
+  user audit-names                        list account names the new-name rules would refuse (read-only)
 ${SERVICE_USAGE}
 ${ADMIN_USAGE}`;
 
@@ -80,6 +82,10 @@ async function userCommand(args: string[]): Promise<void> {
         process.stdout.write(`${a.username}\trole=${a.role}\tsource=${a.source}\t${a.enabled ? 'enabled' : 'disabled'}${a.mustChangePassword ? '\tmust-change-password' : ''}${locked}\n`);
       }
     });
+    return;
+  }
+  if (sub === 'audit-names') {
+    await withServices((s) => auditNames(s.accounts, (text) => process.stdout.write(text)));
     return;
   }
   if (!name) throw new UsageError(`user ${sub ?? ''}: NAME is required`);
