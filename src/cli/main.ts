@@ -7,9 +7,9 @@ import { migrateToLatest, openDatabase } from '../storage/db';
 import { createLogger } from '../shared/logger';
 import { type Services } from '../services';
 import { ROLES, type Role } from '../storage/accounts-repo';
+import { auditNames } from './audit-names';
 import { SERVICE_USAGE, serviceCommand } from './service-commands';
 import { ADMIN_USAGE, adminCommand } from './admin-commands';
-import { auditNames } from './audit-names';
 
 const USAGE = `Usage: portcullis <command>
   start                                   start the HTTPS service
@@ -19,8 +19,8 @@ const USAGE = `Usage: portcullis <command>
   user passwd NAME --password-stdin [--must-change]
   user unlock NAME
   user enable NAME | user disable NAME
-  user list
   user audit-names                        list account names the new-name rules would refuse (read-only)
+  user list
 ${SERVICE_USAGE}
 ${ADMIN_USAGE}`;
 
