@@ -201,7 +201,7 @@ export function parseRow(line: number, fields: string[], columns: Record<Column,
   const displayName = cell('displayName');
   if (displayName.length > 256 || CONTROL.test(displayName)) problems.push('invalid display name (at most 256 characters, no control characters)');
   const email = cell('email');
-  if (email !== '' && (email.length > 320 || !/^[^\s@]+@[^\s@]+$/.test(email))) problems.push(`invalid e-mail address "${email.slice(0, 64)}"`);
+  if (email !== '' && (email.length > 320 || CONTROL.test(email) || !/^[^\s@]+@[^\s@]+$/.test(email))) problems.push(`invalid e-mail address "${email.slice(0, 64)}"`);
   const roleText = cell('role').toLowerCase();
   const role: Role | null = roleText === '' || roleText === 'user' ? 'user' : roleText === 'admin' || roleText === 'administrator' ? 'admin' : null;
   if (role === null) problems.push(`invalid role "${cell('role').slice(0, 32)}" (user or admin)`);

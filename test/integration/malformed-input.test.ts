@@ -1,5 +1,6 @@
 import { type TestContext, createTestContext, submitLogin } from '../support/test-app';
 import { API, type ApiClient, adminAndUser } from '../support/admin-api';
+import { parseRow } from '../../src/admin/legacy-import';
 
 /**
  * Malformed input against the whole administration API and the CAS endpoints.
@@ -92,6 +93,12 @@ describe('malformed input (API and CAS), on every store', () => {
     const attribute = await admin.patch(`/services/${serviceId}`, { releasedAttributes: ['mail', 'cn\u0000'] }, '*');
     expectProblem(attribute, 422, 'validation-failed');
     expect(fieldsOf(attribute)).toEqual(['releasedAttributes.1:control_characters']);
+  });
+
+  it('refuses NUL in the fields of a legacy import row (the other way accounts get stored text)', () => {
+    const columns = { username: 0, md5: 1, displayName: 2, email: 3, role: undefined, enabled: undefined };
+    const row = parseRow(2, ['dora', 'd41d8cd98f00b204e9800998ecf8427e', 'Dora\u0000', 'dora\u0000@example.test'], columns, 4);
+    expect(row).toEqual({ line: 2, message: expect.stringMatching(/invalid display name .*; invalid e-mail address/) });
   });
 
   it('accepts line breaks and tabs in descriptions (they are text), and stores them as sent', async () => {
