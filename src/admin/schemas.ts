@@ -84,7 +84,7 @@ const MAX_ID = 2_147_483_647;
 
 /** Path ids: anything but a positive integer in the id range cannot name a record, so it is a 404, not a 422. */
 function idParam(description: string) {
-  return z.string().regex(/^[1-9]\d{0,9}$/).transform(Number).pipe(z.number().max(MAX_ID)).meta({ description });
+  return z.string().regex(/^[1-9]\d{0,9}$/).transform(Number).pipe(z.number().max(MAX_ID)).meta({ description: `${description} (1 to ${MAX_ID})` });
 }
 
 export const accountIdParams = z.strictObject({ id: idParam('Account id.') });
