@@ -49,10 +49,10 @@ export function tempDirs(): { dataDir: string; configDir: string } {
   return { dataDir: path.join(root, 'data'), configDir };
 }
 
-/** Starts `portcullis start` as a child process (production build, info logs off) and waits until it listens. */
+/** Starts `portcullis start` as a child process (production build, info logs off, no per-client connection cap: every bench client is 127.0.0.1) and waits until it listens. */
 export async function startServer(dirs: { dataDir: string; configDir: string }, env: NodeJS.ProcessEnv = {}): Promise<BenchServer> {
   const child = spawn(process.execPath, [CLI, 'start'], {
-    env: { PATH: process.env.PATH, NODE_ENV: 'production', PORTCULLIS_PORT: '0', PORTCULLIS_HOST: '127.0.0.1', PORTCULLIS_LOG_LEVEL: 'warn', PORTCULLIS_DATA_DIR: dirs.dataDir, PORTCULLIS_CONFIG_DIR: dirs.configDir, ...env },
+    env: { PATH: process.env.PATH, NODE_ENV: 'production', PORTCULLIS_PORT: '0', PORTCULLIS_HOST: '127.0.0.1', PORTCULLIS_LOG_LEVEL: 'warn', PORTCULLIS_MAX_CONNECTIONS_PER_CLIENT: '0', PORTCULLIS_DATA_DIR: dirs.dataDir, PORTCULLIS_CONFIG_DIR: dirs.configDir, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {

@@ -6,6 +6,7 @@ import { type Services, buildServices } from './services';
 import { migrateToLatest, openDatabase } from './storage/db';
 import { loadOrCreateTls } from './http/tls';
 import { expressServerClasses } from './http/express-server';
+import { applyConnectionLimits, timeoutOptions } from './http/connection-limits';
 import type { Logger } from './shared/logger';
 import { HOUSEKEEPING_JOB, runHousekeeping } from './ops/housekeeping';
 import { type OpsServer, startOpsServer } from './ops/ops-server';
@@ -48,8 +49,10 @@ export async function startServer(loaded: LoadedConfig, options: StartOptions = 
   await services.hasher.warmUp();
   const tls = await loadOrCreateTls(loaded.config.server.tls, loaded.dataDir);
   const app = createApp(services);
-  const server = https.createServer({ cert: tls.cert, key: tls.key, minVersion: loaded.config.server.tls.minVersion, ...expressServerClasses(app) }, app);
-  server.keepAliveTimeout = 65_000;
+  const limits = loaded.config.server;
+  const server = https.createServer({ cert: tls.cert, key: tls.key, minVersion: limits.tls.minVersion, ...timeoutOptions(limits), ...expressServerClasses(app) }, app);
+  const trustsProxy = app.get('trust proxy fn') as (address: string, hop: number) => boolean;
+  applyConnectionLimits(server, limits, (address) => trustsProxy(address, 0), () => services.metrics.connectionRefused());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(loaded.config.server.port, loaded.config.server.host, () => resolve());

@@ -10,7 +10,7 @@ import type { LockoutStore } from '../storage/lockout-store';
 import { isUniqueViolation } from '../storage/db';
 import type { Clock } from '../shared/clock';
 import { ConflictError, InputError, NotFoundError, PolicyError } from '../shared/errors';
-import { usernameKey, validateUsername } from '../shared/username';
+import { usernameKey, validateNewUsername } from '../shared/username';
 
 export const MAX_PASSWORD_BYTES = 1024;
 
@@ -63,7 +63,7 @@ export class AccountService {
   }
 
   async create(input: CreateAccountInput, actor: Actor): Promise<Account> {
-    const username = validateUsername(input.username);
+    const username = validateNewUsername(input.username);
     const role = input.role ?? 'user';
     if (input.password !== undefined) this.assertPasswordAcceptable(input.password, username);
     // Hash before the transaction: holding the roster lock through an Argon2 run would stall other writers.
@@ -230,13 +230,15 @@ export class AccountService {
     const existing = await this.accounts.findByKey(key);
     const wantedRole = principal.directoryRole ?? 'user';
     if (!existing) {
+      // A directory may hold names that could pass for someone else here: refused like any new name.
+      const username = validateNewUsername(principal.username);
       try {
         const created = await this.accounts.transaction(async (tx) => {
           let role: Role = 'user';
           if (wantedRole === 'admin') role = (await this.tryAdministratorSlot(tx)) ? 'admin' : 'user';
           return tx.insert(
             {
-              username: validateUsername(principal.username),
+              username,
               usernameKey: key,
               role,
               source: principal.source,

@@ -8,7 +8,7 @@ import { AuditLog } from '../storage/audit-log';
 import { isUniqueViolation } from '../storage/db';
 import type { Clock } from '../shared/clock';
 import { InputError } from '../shared/errors';
-import { usernameKey, validateUsername } from '../shared/username';
+import { usernameKey, validateNewUsername } from '../shared/username';
 
 /**
  * Import of accounts exported from an NEC CAS database, as CSV (RFC 4180:
@@ -192,7 +192,7 @@ export function parseRow(line: number, fields: string[], columns: Record<Column,
   const problems: string[] = [];
   let username = '';
   try {
-    username = validateUsername(cell('username'));
+    username = validateNewUsername(cell('username'));
   } catch (error) {
     problems.push(`invalid username: ${(error as Error).message}`);
   }
@@ -201,7 +201,7 @@ export function parseRow(line: number, fields: string[], columns: Record<Column,
   const displayName = cell('displayName');
   if (displayName.length > 256 || CONTROL.test(displayName)) problems.push('invalid display name (at most 256 characters, no control characters)');
   const email = cell('email');
-  if (email !== '' && (email.length > 320 || !/^[^\s@]+@[^\s@]+$/.test(email))) problems.push(`invalid e-mail address "${email.slice(0, 64)}"`);
+  if (email !== '' && (email.length > 320 || CONTROL.test(email) || !/^[^\s@]+@[^\s@]+$/.test(email))) problems.push(`invalid e-mail address "${email.slice(0, 64)}"`);
   const roleText = cell('role').toLowerCase();
   const role: Role | null = roleText === '' || roleText === 'user' ? 'user' : roleText === 'admin' || roleText === 'administrator' ? 'admin' : null;
   if (role === null) problems.push(`invalid role "${cell('role').slice(0, 32)}" (user or admin)`);

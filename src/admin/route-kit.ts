@@ -1,9 +1,10 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { z } from 'zod';
-import { queryParams } from '../http/params';
+import { decodeUtf8Strictly, queryParams } from '../http/params';
 import { HttpError, NotFoundError } from '../shared/errors';
 import { apiError } from './error-codes';
 import { type Access, type ApiGuard, type Caller, wwwAuthenticate } from './guard';
+import { TEXT_RULE_FIELDS } from './schemas';
 
 export type HttpMethod = 'get' | 'post' | 'patch' | 'delete';
 
@@ -86,6 +87,45 @@ export function validationFields(error: z.ZodError): { field: string; rule: stri
   return fields;
 }
 
+type FieldProblem = { field: string; rule: string; message: string };
+
+// eslint-disable-next-line no-control-regex -- control characters are what the rule refuses
+const CONTROL = /[\u0000-\u001f\u007f]/;
+// eslint-disable-next-line no-control-regex -- all but TAB, LF and CR
+const CONTROL_BUT_LINE_BREAKS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * The text rule, for every string in a body or query string, before any
+ * schema: no C0 control character or DEL (PostgreSQL cannot store NUL, and
+ * escapes corrupt terminals and logs) and no lone surrogate (it would be
+ * stored as U+FFFD). Iterative, so deep nesting cannot overflow the stack.
+ */
+export function textRuleProblems(input: unknown): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const pending: { value: unknown; path: string[]; key: string }[] = [{ value: input, path: [], key: '' }];
+  while (pending.length > 0) {
+    const { value, path, key } = pending.pop() as (typeof pending)[number];
+    if (typeof value === 'string') {
+      if (TEXT_RULE_FIELDS.secret.has(key)) continue;
+      const field = path.join('.') || '(body)';
+      const control = TEXT_RULE_FIELDS.multiline.has(key) ? CONTROL_BUT_LINE_BREAKS : CONTROL;
+      if (control.test(value)) problems.push({ field, rule: 'control_characters', message: 'must not contain control characters' });
+      else if (LONE_SURROGATE.test(value)) problems.push({ field, rule: 'unicode', message: 'is not well-formed Unicode (a lone surrogate)' });
+    } else if (Array.isArray(value)) {
+      value.forEach((item, i) => pending.push({ value: item, path: [...path, String(i)], key }));
+    } else if (value !== null && typeof value === 'object') {
+      for (const [name, item] of Object.entries(value)) pending.push({ value: item, path: [...path, name], key: name });
+    }
+  }
+  return problems.reverse();
+}
+
+function checkTextRule(input: unknown, what: string): void {
+  const problems = textRuleProblems(input);
+  if (problems.length > 0) throw apiError('VALIDATION_FAILED', `The ${what} is not valid.`, problems);
+}
+
 function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
   const result = schema.safeParse(input);
   if (!result.success) throw apiError('VALIDATION_FAILED', `The ${what} is not valid.`, validationFields(result.error));
@@ -109,7 +149,17 @@ export function mountRoute(router: Router, route: ApiRoute, guard: ApiGuard): vo
       next(req.is('application/json') ? undefined : apiError('UNSUPPORTED_MEDIA_TYPE'));
     });
     // Only after authorization: an anonymous caller learns nothing about body handling.
-    handlers.push(express.json({ limit: '64kb', strict: true, type: 'application/json' }));
+    handlers.push(
+      express.json({
+        limit: '64kb',
+        strict: true,
+        type: 'application/json',
+        // JSON is UTF-8 (RFC 8259 §8.1); body-parser would turn invalid bytes into U+FFFD silently.
+        verify: (_req, _res, bytes, encoding) => {
+          if (/^utf-?8$/i.test(encoding)) decodeUtf8Strictly(bytes, 'The request body');
+        },
+      }),
+    );
   }
   handlers.push(async (req, res) => {
     let params: unknown = {};
@@ -123,7 +173,9 @@ export function mountRoute(router: Router, route: ApiRoute, guard: ApiGuard): vo
     if (!route.query && raw.names().length > 0) {
       throw apiError('VALIDATION_FAILED', 'This call takes no query parameters.', raw.names().map((field) => ({ field, rule: 'unknown_field', message: 'is not a parameter of this call' })));
     }
+    checkTextRule(rawQuery, 'query string');
     const query = route.query ? parseOrThrow(route.query, rawQuery, 'query string') : undefined;
+    if (route.body) checkTextRule(req.body, 'request body');
     const body = route.body ? parseOrThrow(route.body, req.body, 'request body') : undefined;
     const result = await route.handle({ req, body, query, params, caller: res.locals.caller as Caller });
     if (result.headers) res.set(result.headers);

@@ -35,6 +35,18 @@ const pageParams = {
 };
 
 const password = z.string().min(1).max(MAX_PASSWORD_BYTES).meta({ format: 'password' });
+
+/**
+ * Where the text rule of route-kit (no control characters, well-formed
+ * Unicode, in every string of every body and query) bends, by field name:
+ * secrets are only hashed or compared, never stored or shown (the password
+ * policy refuses control characters in new ones); descriptions may hold line
+ * breaks and tabs.
+ */
+export const TEXT_RULE_FIELDS = {
+  secret: new Set(['password', 'currentPassword', 'newPassword']),
+  multiline: new Set(['description']),
+};
 const username = z.string().min(1).max(MAX_USERNAME_LENGTH);
 const role = z.enum(['user', 'admin']);
 const displayName = z.string().max(256).nullable();
@@ -67,10 +79,15 @@ export const problemSchema = z
 
 // ---------- path parameters ----------
 
-/** Path ids: anything but a positive integer cannot name an account, so it is a 404, not a 422. */
-export const accountIdParams = z.strictObject({
-  id: z.string().regex(/^[1-9]\d{0,9}$/).transform(Number).meta({ description: 'Account id.' }),
-});
+/** Ids are 32-bit on PostgreSQL (`increments`); a larger one names nothing, on every store. */
+const MAX_ID = 2_147_483_647;
+
+/** Path ids: anything but a positive integer in the id range cannot name a record, so it is a 404, not a 422. */
+function idParam(description: string) {
+  return z.string().regex(/^[1-9]\d{0,9}$/).transform(Number).pipe(z.number().max(MAX_ID)).meta({ description: `${description} (1 to ${MAX_ID})` });
+}
+
+export const accountIdParams = z.strictObject({ id: idParam('Account id.') });
 
 export const tokenIdParams = z.strictObject({
   id: z.string().regex(/^tok_[A-Za-z0-9]{16,28}$/).meta({ description: 'Token id (tok_...), not the token itself.' }),
@@ -344,6 +361,4 @@ export const serviceUpdateSchema = serviceCreateSchema
   .refine((changes) => Object.keys(changes).length > 0, { message: 'name at least one field to change' })
   .meta({ id: 'ServiceUpdate', minProperties: 1 });
 
-export const serviceIdParams = z.strictObject({
-  id: z.string().regex(/^[1-9]\d{0,9}$/).transform(Number).meta({ description: 'Service id.' }),
-});
+export const serviceIdParams = z.strictObject({ id: idParam('Service id.') });

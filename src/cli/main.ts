@@ -7,6 +7,7 @@ import { migrateToLatest, openDatabase } from '../storage/db';
 import { createLogger } from '../shared/logger';
 import { type Services } from '../services';
 import { ROLES, type Role } from '../storage/accounts-repo';
+import { auditNames } from './audit-names';
 import { SERVICE_USAGE, serviceCommand } from './service-commands';
 import { ADMIN_USAGE, adminCommand } from './admin-commands';
 import { MERGE_USAGE, userMergeCommand } from './user-merge';
@@ -19,6 +20,7 @@ const USAGE = `Usage: portcullis <command>
   user passwd NAME --password-stdin [--must-change]
   user unlock NAME
   user enable NAME | user disable NAME
+  user audit-names                        list account names the new-name rules would refuse (read-only)
   user list
 ${MERGE_USAGE}
 ${SERVICE_USAGE}
@@ -83,6 +85,10 @@ async function userCommand(args: string[]): Promise<void> {
         process.stdout.write(`${a.username}\trole=${a.role}\tsource=${a.source}\t${a.enabled ? 'enabled' : 'disabled'}${a.mustChangePassword ? '\tmust-change-password' : ''}${locked}\n`);
       }
     });
+    return;
+  }
+  if (sub === 'audit-names') {
+    await withServices((s) => auditNames(s.accounts, (text) => process.stdout.write(text)));
     return;
   }
   if (!name) throw new UsageError(`user ${sub ?? ''}: NAME is required`);

@@ -26,6 +26,7 @@ const ENV_KEYS: Record<string, { path: string[]; type: 'int' | 'string' }> = {
   PORTCULLIS_USER_LOCKOUT_TIMEOUT: { path: ['lockout', 'userLockoutTimeout'], type: 'int' },
   PORTCULLIS_MAX_ADMINISTRATOR_COUNT: { path: ['administrators', 'maxAdministratorCount'], type: 'int' },
   PORTCULLIS_INACTIVE_ACCOUNT_DISABLE_DAYS: { path: ['accounts', 'inactiveAccountDisableDays'], type: 'int' },
+  PORTCULLIS_MAX_CONNECTIONS_PER_CLIENT: { path: ['server', 'maxConnectionsPerClient'], type: 'int' },
   PORTCULLIS_OPS_PORT: { path: ['ops', 'port'], type: 'int' },
   PORTCULLIS_OPS_HOST: { path: ['ops', 'host'], type: 'string' },
   PORTCULLIS_MFA_REQUIRE: { path: ['mfa', 'require'], type: 'string' },

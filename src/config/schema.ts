@@ -81,8 +81,20 @@ export const serverSchema = z
     tls: tlsSchema,
     /** Bound on how long SIGTERM waits for in-flight requests. */
     shutdownGraceSeconds: positiveSeconds.max(300).default(10),
+    /** A client must finish the TLS handshake and send the request headers within this. */
+    headersTimeoutSeconds: positiveSeconds.max(600).default(20),
+    /** ...and the whole request, body included, within this (slow-body clients are cut off). */
+    requestTimeoutSeconds: positiveSeconds.max(3600).default(30),
+    /** An idle keep-alive connection is closed after this. */
+    keepAliveTimeoutSeconds: positiveSeconds.max(600).default(5),
+    /** Concurrent connections per client address (not counting peers trusted by trustProxy); 0 = no cap. */
+    maxConnectionsPerClient: z.number().int().min(0).max(100_000).default(50),
   })
-  .prefault({});
+  .prefault({})
+  .refine((s) => s.headersTimeoutSeconds <= s.requestTimeoutSeconds, {
+    message: 'headersTimeoutSeconds must not exceed requestTimeoutSeconds',
+    path: ['headersTimeoutSeconds'],
+  });
 
 export const databaseSchema = z
   .strictObject({

@@ -3,6 +3,15 @@ import { InputError } from '../shared/errors';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** Bytes as UTF-8, refusing invalid sequences (never U+FFFD guesses: two byte strings must not become one name). */
+export function decodeUtf8Strictly(bytes: Uint8Array, what = 'The request'): string {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw new InputError(`${what} is not valid UTF-8.`);
+  }
+}
+
 function decodeComponent(raw: string): string {
   const bytes: number[] = [];
   for (let i = 0; i < raw.length; i++) {
@@ -17,11 +26,7 @@ function decodeComponent(raw: string): string {
       throw new InputError('The request is not valid UTF-8.');
     } else bytes.push(ch);
   }
-  try {
-    return decoder.decode(Uint8Array.from(bytes));
-  } catch {
-    throw new InputError('The request is not valid UTF-8.');
-  }
+  return decodeUtf8Strictly(Uint8Array.from(bytes));
 }
 
 /**

@@ -28,6 +28,7 @@ export class Metrics implements CasMetrics {
   private readonly logins: Counter<'backend' | 'outcome'>;
   private readonly lockouts: Counter;
   private readonly throttled: Counter;
+  private readonly connectionsRefused: Counter;
   private readonly ticketsIssued: Counter<'kind'>;
   private readonly validations: Counter<'endpoint' | 'outcome'>;
   private readonly validationSeconds: Histogram<'endpoint'>;
@@ -42,6 +43,7 @@ export class Metrics implements CasMetrics {
     this.logins = new Counter({ name: 'portcullis_logins_total', help: 'Login attempts by authentication backend and outcome (success or failure reason).', labelNames: ['backend', 'outcome'], registers });
     this.lockouts = new Counter({ name: 'portcullis_lockouts_total', help: 'Names locked by the NEC lockout policy (MaxAllowedLoginFailureCount reached).', registers });
     this.throttled = new Counter({ name: 'portcullis_client_throttled_total', help: 'Login attempts refused because the client address had too many failures.', registers });
+    this.connectionsRefused = new Counter({ name: 'portcullis_connections_refused_total', help: 'Connections closed at once because their client address held server.maxConnectionsPerClient already.', registers });
     this.ticketsIssued = new Counter({ name: 'portcullis_tickets_issued_total', help: 'CAS tickets issued, by kind (TGT, ST, PT, PGT).', labelNames: ['kind'], registers });
     this.validations = new Counter({ name: 'portcullis_ticket_validations_total', help: 'CAS ticket validations by endpoint and outcome.', labelNames: ['endpoint', 'outcome'], registers });
     this.validationSeconds = new Histogram({
@@ -85,6 +87,10 @@ export class Metrics implements CasMetrics {
     } else if (event.event === 'account_locked') {
       this.lockouts.inc();
     }
+  }
+
+  connectionRefused(): void {
+    this.connectionsRefused.inc();
   }
 
   ticketIssued(kind: string): void {

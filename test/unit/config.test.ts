@@ -79,6 +79,15 @@ describe('configuration loading', () => {
     expect(problems).toContain(`${path.join(dir, 'portcullis.json')}: password.minLength`);
   });
 
+  it('has connection timeouts and a per-client cap, validated with the file and key named', () => {
+    expect(loadConfig({ configDir: configDir({}), env: {} }).config.server).toMatchObject({ headersTimeoutSeconds: 20, requestTimeoutSeconds: 30, keepAliveTimeoutSeconds: 5, maxConnectionsPerClient: 50 });
+    const dir = configDir({ 'portcullis.json': JSON.stringify({ server: { headersTimeoutSeconds: 40, requestTimeoutSeconds: 30, keepAliveTimeoutSeconds: 0, maxConnectionsPerClient: -1 } }) });
+    const problems = problemsOf(() => loadConfig({ configDir: dir, env: {} })).join('\n');
+    for (const key of ['server.keepAliveTimeoutSeconds', 'server.maxConnectionsPerClient']) expect(problems).toContain(`${path.join(dir, 'portcullis.json')}: ${key}`);
+    const crossed = configDir({ 'portcullis.json': JSON.stringify({ server: { headersTimeoutSeconds: 40, requestTimeoutSeconds: 30 } }) });
+    expect(problemsOf(() => loadConfig({ configDir: crossed, env: {} })).join('\n')).toContain('server.headersTimeoutSeconds');
+  });
+
   it('rejects unknown PORTCULLIS_ environment variables and non-numeric numbers', () => {
     const problems = problemsOf(() => loadConfig({ configDir: configDir({}), env: { PORTCULLIS_PROT: '1', PORTCULLIS_PORT: 'x' } })).join('\n');
     expect(problems).toContain('unknown variable PORTCULLIS_PROT');
