@@ -1,12 +1,15 @@
+import { KnexServiceRegistry } from '../../src/cas/service-registry';
 import { JobLeases } from '../../src/ops/job-leases';
 import { AuditLog } from '../../src/storage/audit-log';
 import { ClientThrottleStore } from '../../src/storage/client-throttle-store';
 import { LockoutStore } from '../../src/storage/lockout-store';
+import { ManualClock } from '../../src/shared/clock';
 import { KnexTicketRegistry } from '../../src/tickets/registry';
 import { auditLogContract } from '../contracts/audit-log.contract';
 import { clientThrottleStoreContract } from '../contracts/client-throttle-store.contract';
 import { jobLeaseStoreContract } from '../contracts/job-lease-store.contract';
 import { lockoutStoreContract } from '../contracts/lockout-store.contract';
+import { serviceRegistryContract } from '../contracts/service-registry.contract';
 import { knexStoreFactory } from '../contracts/store-database';
 import { ticketRegistryContract } from '../contracts/ticket-registry.contract';
 
@@ -21,3 +24,6 @@ clientThrottleStoreContract('knex', knexStoreFactory((knex) => new ClientThrottl
 ticketRegistryContract('knex', knexStoreFactory((knex) => new KnexTicketRegistry(knex)));
 auditLogContract('knex', knexStoreFactory((knex) => new AuditLog(knex)));
 jobLeaseStoreContract('knex', knexStoreFactory((knex) => new JobLeases(knex)));
+// Without the snapshot cache, and with it (an instance's own writes refresh it at once).
+serviceRegistryContract('knex', knexStoreFactory((knex) => new KnexServiceRegistry(knex, new ManualClock(), 0)));
+serviceRegistryContract('knex, cached', knexStoreFactory((knex) => new KnexServiceRegistry(knex, new ManualClock(), 60)));
