@@ -1,4 +1,6 @@
 import { createReadStream } from 'node:fs';
+import { Readable, pipeline } from 'node:stream';
+import { CsvError, parse } from 'csv-parse';
 import type { Knex } from 'knex';
 import { INTERNAL_BACKEND } from '../authn/internal-backend';
 import { isLegacyMd5 } from '../authn/password-hasher';
@@ -86,74 +88,34 @@ export interface ImportDeps {
 
 // ---------- CSV ----------
 
-type CsvState = 'field_start' | 'unquoted' | 'quoted' | 'quote_in_quoted' | 'after_quoted';
+// Line breaks: CRLF, LF or a lone CR, in the file and inside quoted fields alike.
+const LINE_BREAK = /\r\n|\r|\n/g;
+
+// csv-parse's codes for broken quoting → what to tell the person who exported the file.
+const QUOTING_PROBLEMS: Record<string, string> = {
+  CSV_QUOTE_NOT_CLOSED: 'a quoted field is not closed before the end of the file',
+  INVALID_OPENING_QUOTE: 'a quote inside an unquoted field (quote the whole field and double the quote)',
+  CSV_INVALID_CLOSING_QUOTE: 'unexpected character after a closing quote',
+};
 
 /**
- * CSV records (RFC 4180) with the line number each starts on. Streaming, so a
- * large export need not fit in one string; a state machine, so quotes and
- * line breaks split across chunks are handled.
+ * CSV records (RFC 4180, parsed by csv-parse) with the line number each
+ * starts on. Streaming, so a large export need not fit in one string. A
+ * quoting error is an InputError naming the line its record starts on.
  */
 export async function* csvRecords(chunks: AsyncIterable<string>): AsyncGenerator<{ line: number; fields: string[] }> {
-  let fields: string[] = [];
-  let field = '';
-  let state: CsvState = 'field_start';
+  // pipeline: a read error reaches the loop below, and leaving the loop early closes the file.
+  const parser = pipeline(Readable.from(chunks), parse({ bom: true, relax_column_count: true, record_delimiter: ['\r\n', '\n', '\r'] }), () => undefined);
   let line = 1;
-  let recordLine = 1;
-  let first = true;
-  let pendingCr = false;
-  for await (let chunk of chunks) {
-    if (first && chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
-    first = false;
-    for (let i = 0; i < chunk.length; i++) {
-      const ch = chunk[i];
-      if (pendingCr) {
-        pendingCr = false;
-        if (ch === '\n') continue;
-      }
-      if (state === 'quoted') {
-        if (ch === '"') state = 'quote_in_quoted';
-        else {
-          if (ch === '\n') line++;
-          field += ch;
-        }
-        continue;
-      }
-      if (state === 'quote_in_quoted') {
-        if (ch === '"') {
-          field += '"';
-          state = 'quoted';
-          continue;
-        }
-        state = 'after_quoted';
-      }
-      if (ch === ',') {
-        fields.push(field);
-        field = '';
-        state = 'field_start';
-      } else if (ch === '\n' || ch === '\r') {
-        fields.push(field);
-        yield { line: recordLine, fields };
-        fields = [];
-        field = '';
-        state = 'field_start';
-        line++;
-        recordLine = line;
-        pendingCr = ch === '\r';
-      } else if (state === 'after_quoted') {
-        throw new InputError(`line ${line}: unexpected character after a closing quote`);
-      } else if (ch === '"') {
-        if (state !== 'field_start') throw new InputError(`line ${line}: a quote inside an unquoted field (quote the whole field and double the quote)`);
-        state = 'quoted';
-      } else {
-        field += ch;
-        state = 'unquoted';
-      }
+  try {
+    for await (const fields of parser as AsyncIterable<string[]>) {
+      yield { line, fields };
+      // A record spans its delimiter's line break plus those inside its quoted fields.
+      line += 1 + fields.reduce((n, field) => n + (field.match(LINE_BREAK)?.length ?? 0), 0);
     }
-  }
-  if (state === 'quoted') throw new InputError(`line ${recordLine}: a quoted field is not closed before the end of the file`);
-  if (state !== 'field_start' || fields.length > 0) {
-    fields.push(field);
-    yield { line: recordLine, fields };
+  } catch (error) {
+    if (!(error instanceof CsvError)) throw error;
+    throw new InputError(`line ${line}: ${QUOTING_PROBLEMS[error.code] ?? error.message}`);
   }
 }
 

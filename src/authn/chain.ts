@@ -15,6 +15,9 @@ export interface Route {
   resolvedNames?: ReadonlyMap<string, string>;
 }
 
+/** The one question the chain asks of the accounts: whose is this name? */
+export type AccountLookup = Pick<AccountRepository, 'findByKey'>;
+
 export interface ChainOutcome {
   outcome: BackendOutcome;
   backend: AuthenticationBackend | null;
@@ -32,7 +35,7 @@ export interface ChainOutcome {
 export class BackendChain {
   constructor(
     private readonly backends: AuthenticationBackend[],
-    private readonly accounts: AccountRepository,
+    private readonly accounts: AccountLookup,
   ) {}
 
   list(): readonly AuthenticationBackend[] {

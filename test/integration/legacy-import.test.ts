@@ -37,6 +37,39 @@ describe('CSV reading', () => {
     await expect(records('a,b\nx,y"z\n')).rejects.toThrow('line 2: a quote inside an unquoted field');
     await expect(records('a,b\nx,"y"z\n')).rejects.toThrow('line 2: unexpected character after a closing quote');
   });
+
+  it('numbers lines across CRLF, LF and lone CR breaks, inside quoted fields too, and keeps blank lines as empty records', async () => {
+    expect(await records('a,b\r\nx,"y\r\nz"\r\nq,"1\r2"\rr,s\n\n"t",u', 2)).toEqual([
+      { line: 1, fields: ['a', 'b'] },
+      { line: 2, fields: ['x', 'y\r\nz'] },
+      { line: 4, fields: ['q', '1\r2'] },
+      { line: 6, fields: ['r', 's'] },
+      { line: 7, fields: [''] },
+      { line: 8, fields: ['t', 'u'] },
+    ]);
+  });
+
+  it('passes a read error on, and closes the source when the reader stops early', async () => {
+    async function* failing() {
+      yield 'a,b\n';
+      throw new Error('disk gone');
+    }
+    const readAll = async () => {
+      for await (const record of csvRecords(failing())) void record;
+    };
+    await expect(readAll()).rejects.toThrow('disk gone');
+    let closed = false;
+    async function* endless() {
+      try {
+        for (;;) yield 'x,y\n';
+      } finally {
+        closed = true;
+      }
+    }
+    for await (const record of csvRecords(endless())) if (record.line === 3) break;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(closed).toBe(true);
+  });
 });
 
 describe('portcullis import-legacy', () => {

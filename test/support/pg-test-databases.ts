@@ -73,11 +73,12 @@ function withDatabase(url: string, name: string): string {
   return u.toString();
 }
 
-export async function createPostgresTestDatabase(server: PostgresTestServer = postgresTestServer()): Promise<TestDatabase> {
+/** `template`: the name of a database to copy (it must have no open connection), e.g. one already migrated. */
+export async function createPostgresTestDatabase(server: PostgresTestServer = postgresTestServer(), template?: string): Promise<TestDatabase> {
   const name = uniqueName();
   const admin = knexFactory({ client: 'pg', connection: { connectionString: server.url }, pool: { min: 0, max: 1 } });
   try {
-    await admin.raw(`CREATE DATABASE ${name}`);
+    await admin.raw(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`);
   } finally {
     await admin.destroy();
   }

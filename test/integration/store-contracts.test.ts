@@ -1,0 +1,29 @@
+import { KnexServiceRegistry } from '../../src/cas/service-registry';
+import { JobLeases } from '../../src/ops/job-leases';
+import { AuditLog } from '../../src/storage/audit-log';
+import { ClientThrottleStore } from '../../src/storage/client-throttle-store';
+import { LockoutStore } from '../../src/storage/lockout-store';
+import { ManualClock } from '../../src/shared/clock';
+import { KnexTicketRegistry } from '../../src/tickets/registry';
+import { auditLogContract } from '../contracts/audit-log.contract';
+import { clientThrottleStoreContract } from '../contracts/client-throttle-store.contract';
+import { jobLeaseStoreContract } from '../contracts/job-lease-store.contract';
+import { lockoutStoreContract } from '../contracts/lockout-store.contract';
+import { serviceRegistryContract } from '../contracts/service-registry.contract';
+import { knexStoreFactory } from '../contracts/store-database';
+import { ticketRegistryContract } from '../contracts/ticket-registry.contract';
+
+/**
+ * The knex stores against their contracts (test/contracts/), on the database
+ * PORTCULLIS_TEST_DB selects: SQLite in the test command's first pass,
+ * PostgreSQL in its third. A new implementation of a store interface
+ * registers here with its own factory and gets the whole contract.
+ */
+lockoutStoreContract('knex', knexStoreFactory((knex) => new LockoutStore(knex)));
+clientThrottleStoreContract('knex', knexStoreFactory((knex) => new ClientThrottleStore(knex)));
+ticketRegistryContract('knex', knexStoreFactory((knex) => new KnexTicketRegistry(knex)));
+auditLogContract('knex', knexStoreFactory((knex) => new AuditLog(knex)));
+jobLeaseStoreContract('knex', knexStoreFactory((knex) => new JobLeases(knex)));
+// Without the snapshot cache, and with it (an instance's own writes refresh it at once).
+serviceRegistryContract('knex', knexStoreFactory((knex) => new KnexServiceRegistry(knex, new ManualClock(), 0)));
+serviceRegistryContract('knex, cached', knexStoreFactory((knex) => new KnexServiceRegistry(knex, new ManualClock(), 60)));
