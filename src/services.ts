@@ -27,6 +27,7 @@ import { type Logger, createLogger } from './shared/logger';
 import { TokenSigner } from './web/signed-token';
 import type { ServicePort } from './web/service-port';
 import { CasProtocol } from './cas/cas-protocol';
+import { BreachedFilterSource, breachedFilterPath } from './policy/breached-filter-source';
 import type { ServiceRegistry } from './cas/service-registry';
 
 /** Everything the HTTP layer and the CLI use, built once from the loaded config. */
@@ -44,6 +45,8 @@ export interface Services {
   tickets: KnexTicketRegistry;
   sessions: SessionService;
   hasher: PasswordHasher;
+  /** The breached-password filter (reloaded on SIGHUP). */
+  breachedFilter: BreachedFilterSource;
   accountService: AccountService;
   backends: AuthenticationBackend[];
   chain: BackendChain;
@@ -92,7 +95,13 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
   const clientThrottle = new ClientIpThrottle(db.knex, () => config.ops.clientThrottle);
   const sessions = new SessionService(tickets, clock, () => ({ idleSeconds: config.tickets.tgtIdleTimeoutSeconds, hardSeconds: config.tickets.tgtHardTimeoutSeconds }));
   const hasher = new PasswordHasher(config.argon2);
-  const accountService = new AccountService(accounts, lockouts, hasher, policy, audit, clock);
+  const filterPath = breachedFilterPath(loaded.dataDir, config.password.breachedFilterFile);
+  const breachedFilter = new BreachedFilterSource(filterPath.file, filterPath.required, logger);
+  await breachedFilter.load().catch(async (error: unknown) => {
+    await db.knex.destroy();
+    throw error;
+  });
+  const accountService = new AccountService(accounts, lockouts, hasher, policy, audit, clock, breachedFilter);
   const backends = createBackends({ config, accounts, hasher, logger, env });
   const chain = new BackendChain(backends, accounts);
   const loginService = new LoginService(chain, accounts, accountService, lockouts, hasher, policy, audit, clock, logger, clientThrottle);
@@ -113,6 +122,7 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
     tickets,
     sessions,
     hasher,
+    breachedFilter,
     accountService,
     backends,
     chain,

@@ -273,6 +273,18 @@ export const policySchema = z
     password: z.record(z.string(), policyValue),
     administrators: z.record(z.string(), policyValue),
     accounts: z.record(z.string(), policyValue),
+    breachedFilter: z
+      .object({
+        file: z.string(),
+        source: z.string(),
+        createdAt: z.string(),
+        entries: z.number().int(),
+        fpRate: z.number(),
+        sizeBytes: z.number().int(),
+        bitsPerEntry: z.number(),
+      })
+      .nullable()
+      .meta({ description: 'The breached-password filter in force (null: none imported); reloaded on SIGHUP.' }),
   })
   .meta({ id: 'Policy', description: 'The policy in force now. Change it in the config files (reloaded without a restart), not here.' });
 
