@@ -169,7 +169,7 @@ export class LoginService {
       return { status: 'account_state', reason: outcome.reason };
     }
 
-    return this.complete(outcome, key, auditBase, backendName, hasCounter, context);
+    return this.complete(outcome, key, auditBase, backendName, hasCounter, context, credential.password);
   }
 
   /** After a backend said yes: local account (provisioned for directory users), enabled check, login record, audit. */
@@ -181,6 +181,8 @@ export class LoginService {
     /** A failure counter existed before this login (a successful login clears it). */
     hasCounter: boolean,
     context: RequestContext,
+    /** The clear password, when the sign-in had one (not SPNEGO). */
+    password?: string,
   ): Promise<LoginResult> {
     const principal = outcome.principal;
     const account = principal.source === INTERNAL_BACKEND
@@ -201,12 +203,14 @@ export class LoginService {
       });
     } else await this.accounts.recordLogin(account.id, now);
     if (hasCounter) await this.lockouts.reset(key);
-    const passwordChange = this.passwordChangeNeeded(account, now);
+    // Step: a password breached or breaking today's policy must be changed before any ticket (src/policy/stale-password.ts).
+    const current = password === undefined ? account : await this.accountService.flagStalePassword(account, password, { name: account.username, ...auditBase, channel: context.channel });
+    const passwordChange = this.passwordChangeNeeded(current, now);
     await this.audit.append(
       { ...auditBase, username: account.username, event: 'login', outcome: 'success', backend: backendName, details: { channel: context.channel, ...(outcome.upgradeHash ? { hashUpgraded: true } : {}), ...(passwordChange ? { passwordChange } : {}) } },
       now,
     );
-    return { status: 'success', account, principal, backend: backendName ?? INTERNAL_BACKEND, authenticatedAt: now, ...(passwordChange ? { passwordChange } : {}) };
+    return { status: 'success', account: current, principal, backend: backendName ?? INTERNAL_BACKEND, authenticatedAt: now, ...(passwordChange ? { passwordChange } : {}) };
   }
 
   private passwordChangeNeeded(account: Account, now: number): PasswordChangeReason | undefined {
