@@ -38,7 +38,7 @@ for (let i = 0; i < 16; i++) {
 }
 
 /** Calls `onLine(buffer, start, end)` for every non-empty line (CR stripped); returns the line count. */
-async function forEachLine(file: string, onLine: (buf: Buffer, start: number, end: number, lineNo: number) => void, progress?: (bytes: number) => void): Promise<number> {
+export async function forEachLine(file: string, onLine: (buf: Buffer, start: number, end: number, lineNo: number) => void, progress?: (bytes: number) => void): Promise<number> {
   let leftover: Buffer | null = null;
   let lineNo = 0;
   let bytes = 0;
