@@ -206,7 +206,7 @@ export class AccountService {
    * issued (NIST SP 800-63B 5.1.1.2). Returns the account as it now stands.
    */
   async flagStalePassword(account: Account, password: string, actor: Actor & { userAgent?: string | null; channel?: string }): Promise<Account> {
-    const rules = stalePasswordCheck(this.passwordPolicy(), account, password);
+    const rules = stalePasswordCheck(() => this.passwordPolicy(), account, password);
     if (rules.length === 0) return account;
     const now = this.clock.now();
     await this.accounts.flagMustChangePassword(account.id, now);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import path from 'node:path';
 
 /**
  * An offline breached-password filter: a blocked Bloom filter keyed by the
@@ -160,6 +161,7 @@ function encodeHeader(header: FilterHeader): Buffer {
 
 /** Writes next to the target, flushes, then renames: readers see the old file or the new one, never half of one. */
 export function writeFilterAtomically(header: FilterHeader, bits: Buffer, target: string): number {
+  mkdirSync(path.dirname(target), { recursive: true });
   const temp = `${target}.${process.pid}.tmp`;
   const fd = openSync(temp, 'w', 0o644);
   try {

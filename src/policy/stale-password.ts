@@ -8,7 +8,7 @@ import type { PasswordPolicy, PasswordViolation } from './password-policy';
  * Empty for directory accounts (their directory owns the password) and for
  * accounts already due to change it.
  */
-export function stalePasswordCheck(policy: PasswordPolicy, account: Account, password: string): PasswordViolation['rule'][] {
+export function stalePasswordCheck(policy: () => PasswordPolicy, account: Account, password: string): PasswordViolation['rule'][] {
   if (account.source !== INTERNAL_BACKEND || account.mustChangePassword) return [];
-  return policy.check(password, account).map((v) => v.rule);
+  return policy().check(password, account).map((v) => v.rule);
 }
