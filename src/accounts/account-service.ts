@@ -5,7 +5,7 @@ import { INTERNAL_BACKEND } from '../authn/internal-backend';
 import type { Principal } from '../authn/backend';
 import { type PasswordContext, PasswordPolicy, describeViolations } from '../policy/password-policy';
 import type { BreachedFilterSource } from '../policy/breached-filter-source';
-import { stalePasswordCheck } from '../policy/stale-password';
+import { CompliantPasswords, stalePasswordCheck } from '../policy/stale-password';
 import type { Account, AccountChanges, AccountRepository, Role } from '../storage/accounts-repo';
 import type { AuditLog } from '../storage/audit-log';
 import type { LockoutStore } from '../storage/lockout-store';
@@ -41,6 +41,8 @@ export const SYSTEM_ACTOR: Actor = { name: 'system' };
  * CLI, the login flow and the admin API alike.
  */
 export class AccountService {
+  private readonly compliantPasswords = new CompliantPasswords();
+
   constructor(
     private readonly accounts: AccountRepository,
     private readonly lockouts: LockoutStore,
@@ -206,7 +208,8 @@ export class AccountService {
    * issued (NIST SP 800-63B 5.1.1.2). Returns the account as it now stands.
    */
   async flagStalePassword(account: Account, password: string, actor: Actor & { userAgent?: string | null; channel?: string }): Promise<Account> {
-    const rules = stalePasswordCheck(() => this.passwordPolicy(), account, password);
+    const policyKey = JSON.stringify([this.policy.get().password, this.breached?.get()?.header.bodySha256 ?? null]);
+    const rules = stalePasswordCheck(() => this.passwordPolicy(), account, password, { compliant: this.compliantPasswords, policyKey });
     if (rules.length === 0) return account;
     const now = this.clock.now();
     await this.accounts.flagMustChangePassword(account.id, now);
