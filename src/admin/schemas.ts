@@ -58,8 +58,19 @@ export const problemSchema = z
     title: z.string(),
     status: z.number().int(),
     detail: z.string().meta({ description: 'Human-readable explanation of this occurrence.' }),
+    rules: z.array(z.string()).optional().meta({ description: 'For password-policy problems: the names of the broken rules (e.g. min_strength, breached).' }),
     errors: z
-      .array(z.object({ field: z.string().optional(), rule: z.string(), message: z.string() }))
+      .array(
+        z.object({
+          field: z.string().optional(),
+          rule: z.string(),
+          message: z.string(),
+          feedback: z
+            .object({ score: z.number().int(), warning: z.string().nullable(), suggestions: z.array(z.string()) })
+            .optional()
+            .meta({ description: 'min_strength only: the zxcvbn score and its own warning and suggestions.' }),
+        }),
+      )
       .optional()
       .meta({ description: 'For validation problems: each offending field and the rule it broke.' }),
   })
