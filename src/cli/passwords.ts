@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load';
 import { writeFilterAtomically } from '../policy/breached-filter';
 import { BreachedFilterSource, type FilterInfo, breachedFilterPath } from '../policy/breached-filter-source';
@@ -19,25 +20,18 @@ interface ImportArgs {
 }
 
 function parseImportArgs(argv: string[]): ImportArgs {
-  const positional: string[] = [];
-  const values = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith('--')) {
-      positional.push(arg);
-      continue;
-    }
-    const [name, inline] = arg.slice(2).split('=', 2);
-    if (name !== 'top' && name !== 'fp-rate') throw new PasswordsUsageError(`passwords import-breached: unknown option --${name}`);
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new PasswordsUsageError(`--${name} needs a value`);
-    values.set(name, value);
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { top: { type: 'string' }, 'fp-rate': { type: 'string' } } });
+  } catch (error) {
+    throw new PasswordsUsageError(`passwords import-breached: ${(error as Error).message.split('\n')[0]}`);
   }
+  const positional = parsed.positionals;
+  const { top, 'fp-rate': fpRate } = parsed.values;
   if (positional.length !== 1) throw new PasswordsUsageError(`usage: portcullis passwords import-breached FILE [--top N] [--fp-rate R]`);
-  const top = values.get('top');
   if (top !== undefined && !/^[1-9]\d{0,11}$/.test(top)) throw new PasswordsUsageError(`--top needs a whole number of at least 1, got "${top}"`);
-  const rate = Number(values.get('fp-rate') ?? '0.001');
-  if (!(rate >= 1e-9 && rate <= 0.5)) throw new PasswordsUsageError(`--fp-rate must be between 0.000000001 and 0.5, got "${values.get('fp-rate')}"`);
+  const rate = Number(fpRate ?? '0.001');
+  if (!(rate >= 1e-9 && rate <= 0.5)) throw new PasswordsUsageError(`--fp-rate must be between 0.000000001 and 0.5, got "${fpRate}"`);
   return { file: positional[0], top: top === undefined ? undefined : Number(top), fpRate: rate };
 }
 
