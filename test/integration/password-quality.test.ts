@@ -102,10 +102,14 @@ describe('stale passwords at sign-in (legacy NEC MD5 accounts included)', () => 
     const audit = await ctx.services.audit.query({ event: 'password_policy_stale', username: 'erin' });
     expect(audit.events.map((e) => e.details)).toEqual([{ rules, channel: 'rest' }]);
 
-    const page = await submitLogin(ctx.agent(), 'erin', password);
+    const agent = ctx.agent();
+    const page = await submitLogin(agent, 'erin', password);
     expect(page.status).toBe(200);
-    expect(page.text).toContain('name="token"');
-    expect(page.headers['set-cookie'] ?? []).not.toEqual(expect.arrayContaining([expect.stringMatching(/^CASTGC=[^;]/)]));
+    const token = /name="token" value="([^"]+)"/.exec(page.text)?.[1] as string;
+    expect(page.headers['set-cookie'] ?? []).not.toEqual(expect.arrayContaining([expect.stringMatching(/^TGC=[^;]/)]));
+    const changed = await agent.post('/cas/password').type('form').send({ token, password: 'Granite-Willow-Beacon-64', confirm: 'Granite-Willow-Beacon-64' });
+    expect(changed.text).toContain('You are logged in');
+    expect((await ctx.services.accountService.requireByUsername('erin')).mustChangePassword).toBe(false);
 
     // A legacy password that passes today's policy signs straight in.
     expect((await ctx.agent().post('/cas/v1/tickets').type('form').send({ username: 'frank', password: STRONG })).status).toBe(201);
