@@ -3,6 +3,8 @@ import { benchPasswordLogin } from './password-login';
 import { benchSso } from './sso';
 import { benchLdap } from './ldap';
 import { benchPostgres } from './postgres';
+import { benchPasswordPolicy } from './password-policy';
+import { benchBreached } from './breached';
 
 /**
  * `npm run bench [-- --json] [--db postgres] [--seconds N] [--concurrency N] [--only NAME]`
@@ -13,6 +15,8 @@ const SUITES: Record<string, (options: BenchOptions) => Promise<Figure[]>> = {
   sso: benchSso,
   ldap: benchLdap,
   postgres: benchPostgres,
+  'password-policy': benchPasswordPolicy,
+  breached: benchBreached,
 };
 
 function parse(argv: string[]) {

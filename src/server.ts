@@ -10,6 +10,7 @@ import { applyConnectionLimits, timeoutOptions } from './http/connection-limits'
 import type { Logger } from './shared/logger';
 import { HOUSEKEEPING_JOB, runHousekeeping } from './ops/housekeeping';
 import { type OpsServer, startOpsServer } from './ops/ops-server';
+import { warmUpStrengthEstimator } from './policy/strength';
 
 export interface RunningServer {
   services: Services;
@@ -47,6 +48,7 @@ export async function startServer(loaded: LoadedConfig, options: StartOptions = 
   const services = await buildServicesAfterMigration(loaded, options.logger);
   const bootstrap = await services.accountService.ensureBootstrapAdministrator();
   await services.hasher.warmUp();
+  warmUpStrengthEstimator();
   const tls = await loadOrCreateTls(loaded.config.server.tls, loaded.dataDir);
   const app = createApp(services);
   const limits = loaded.config.server;
@@ -61,6 +63,7 @@ export async function startServer(loaded: LoadedConfig, options: StartOptions = 
   const host = loaded.config.server.host === '0.0.0.0' ? 'localhost' : loaded.config.server.host;
   const url = `https://${host}:${port}`;
   const stopWatching = services.policy.watch(loaded.configDir);
+  const stopFilterWatch = services.breachedFilter.watch();
   const stopHousekeeping = startHousekeeping(services);
   const opsConfig = loaded.config.ops;
   const ops = opsConfig.port === undefined ? undefined : await startOpsServer(services, opsConfig.host, opsConfig.port, opsConfig.metrics);
@@ -72,6 +75,8 @@ export async function startServer(loaded: LoadedConfig, options: StartOptions = 
   print(`  certificate: ${tls.source}${tls.generated ? ' (self-signed, generated now)' : ''}`);
   print(`  certificate SHA-256 fingerprint: ${tls.fingerprint}`);
   const lockout = services.policy.get().lockout;
+  const filter = services.breachedFilter.info();
+  print(`  breached-password filter: ${filter ? `${filter.file}: ${filter.entries} entries from ${filter.source}, ${filter.createdAt}` : `none (${services.breachedFilter.file} not found)`}`);
   print(`  lockout: ${lockout.maxAllowedLoginFailureCount} failures -> locked ${lockout.userLockoutTimeout} s; max administrators ${services.policy.get().administrators.maxAdministratorCount}`);
   if (bootstrap) {
     // Printed once, straight to the terminal: never through the logger, never stored in clear.
@@ -86,6 +91,7 @@ export async function startServer(loaded: LoadedConfig, options: StartOptions = 
   const stop = () =>
     (stopping ??= (async () => {
       stopWatching();
+      stopFilterWatch();
       stopHousekeeping();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Keep-alive connections become idle when their in-flight request ends: close those as they do.

@@ -32,6 +32,7 @@ import { type Logger, createLogger } from './shared/logger';
 import { TokenSigner } from './web/signed-token';
 import type { ServicePort } from './web/service-port';
 import { CasProtocol } from './cas/cas-protocol';
+import { BreachedFilterSource, breachedFilterPath } from './policy/breached-filter-source';
 import type { ServiceRegistry } from './cas/service-registry';
 
 /** Everything the HTTP layer and the CLI use, built once from the loaded config. */
@@ -49,6 +50,8 @@ export interface Services {
   tickets: KnexTicketRegistry;
   sessions: SessionService;
   hasher: PasswordHasher;
+  /** The breached-password filter (reloaded on SIGHUP). */
+  breachedFilter: BreachedFilterSource;
   accountService: AccountService;
   backends: AuthenticationBackend[];
   chain: BackendChain;
@@ -105,7 +108,13 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
   const regulator = new LoginRegulator({ counters: lockouts, clients: clientThrottles, lockout: () => policy.get().lockout, throttle: () => config.ops.clientThrottle, clock });
   const sessions = new SessionService(tickets, clock, () => ({ idleSeconds: config.tickets.tgtIdleTimeoutSeconds, hardSeconds: config.tickets.tgtHardTimeoutSeconds }));
   const hasher = new PasswordHasher(config.argon2);
-  const accountService = new AccountService(accounts, lockouts, hasher, policy, audit, clock);
+  const filterPath = breachedFilterPath(loaded.dataDir, config.password.breachedFilterFile);
+  const breachedFilter = new BreachedFilterSource(filterPath.file, filterPath.required, logger);
+  await breachedFilter.load().catch(async (error: unknown) => {
+    await db.knex.destroy();
+    throw error;
+  });
+  const accountService = new AccountService(accounts, lockouts, hasher, policy, audit, clock, breachedFilter);
   const backends = createBackends({ config, accounts, hasher, logger, env });
   const chain = new BackendChain(backends, accounts);
   const factors = new MfaStore(db.knex);
@@ -140,6 +149,7 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
     tickets,
     sessions,
     hasher,
+    breachedFilter,
     accountService,
     backends,
     chain,

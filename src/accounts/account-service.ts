@@ -3,7 +3,9 @@ import type { LivePolicySource } from '../config/live-policy';
 import type { PasswordHasher } from '../authn/password-hasher';
 import { INTERNAL_BACKEND } from '../authn/internal-backend';
 import type { Principal } from '../authn/backend';
-import { PasswordPolicy, describeViolations } from '../policy/password-policy';
+import { type PasswordContext, PasswordPolicy, describeViolations } from '../policy/password-policy';
+import type { BreachedFilterSource } from '../policy/breached-filter-source';
+import { CompliantPasswords, stalePasswordCheck } from '../policy/stale-password';
 import type { Account, AccountChanges, AccountRepository, Role } from '../storage/accounts-repo';
 import type { AuditLog } from '../storage/audit-log';
 import type { LockoutStore } from '../storage/lockout-store';
@@ -39,6 +41,8 @@ export const SYSTEM_ACTOR: Actor = { name: 'system' };
  * CLI, the login flow and the admin API alike.
  */
 export class AccountService {
+  private readonly compliantPasswords = new CompliantPasswords();
+
   constructor(
     private readonly accounts: AccountRepository,
     private readonly lockouts: LockoutStore,
@@ -46,26 +50,28 @@ export class AccountService {
     private readonly policy: LivePolicySource,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
+    /** The breached-password filter; absent in tools that never set a password. */
+    private readonly breached?: BreachedFilterSource,
   ) {}
 
   passwordPolicy(): PasswordPolicy {
-    return new PasswordPolicy(this.policy.get().password);
+    return new PasswordPolicy(this.policy.get().password, this.breached?.get() ?? null);
   }
 
-  private assertPasswordAcceptable(password: string, username: string): void {
+  private assertPasswordAcceptable(password: string, context: PasswordContext): void {
     if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) {
       throw new PolicyError('password_policy', `The password is longer than ${MAX_PASSWORD_BYTES} bytes.`, [
         { rule: 'max_length', message: `must be at most ${MAX_PASSWORD_BYTES} bytes` },
       ]);
     }
-    const violations = this.passwordPolicy().check(password, { username });
+    const violations = this.passwordPolicy().check(password, context);
     if (violations.length > 0) throw new PolicyError('password_policy', describeViolations(violations), violations);
   }
 
   async create(input: CreateAccountInput, actor: Actor): Promise<Account> {
     const username = validateNewUsername(input.username);
     const role = input.role ?? 'user';
-    if (input.password !== undefined) this.assertPasswordAcceptable(input.password, username);
+    if (input.password !== undefined) this.assertPasswordAcceptable(input.password, { username, displayName: input.displayName, email: input.email });
     // Hash before the transaction: holding the roster lock through an Argon2 run would stall other writers.
     const passwordHash = input.password !== undefined ? await this.hasher.hash(input.password) : null;
     const now = this.clock.now();
@@ -174,7 +180,7 @@ export class AccountService {
     if (account.source !== INTERNAL_BACKEND) {
       throw new PolicyError('directory_password', `"${account.username}" signs in through ${account.source}; change the password with that directory's own tools.`);
     }
-    if (options.enforcePolicy !== false) this.assertPasswordAcceptable(password, account.username);
+    if (options.enforcePolicy !== false) this.assertPasswordAcceptable(password, account);
     const historySize = this.policy.get().password.historySize;
     const previous = [...(account.passwordHash ? [account.passwordHash] : []), ...(await this.accounts.passwordHistory(account.id, historySize))];
     for (const hash of new Set(previous)) {
@@ -194,6 +200,24 @@ export class AccountService {
       { event: 'password_changed', outcome: 'success', username: account.username, actor: options.actor.name, clientIp: options.actor.clientIp, details: { forcedChangeNext: options.mustChange } },
       now,
     );
+  }
+
+  /**
+   * At sign-in with the clear password: an internal account whose password is
+   * breached or breaks today's policy must change it before any ticket is
+   * issued (NIST SP 800-63B 5.1.1.2). Returns the account as it now stands.
+   */
+  async flagStalePassword(account: Account, password: string, actor: Actor & { userAgent?: string | null; channel?: string }): Promise<Account> {
+    const policyKey = JSON.stringify([this.policy.get().password, this.breached?.get()?.header.bodySha256 ?? null]);
+    const rules = stalePasswordCheck(() => this.passwordPolicy(), account, password, { compliant: this.compliantPasswords, policyKey });
+    if (rules.length === 0) return account;
+    const now = this.clock.now();
+    await this.accounts.flagMustChangePassword(account.id, now);
+    await this.audit.append(
+      { event: 'password_policy_stale', outcome: 'info', username: account.username, clientIp: actor.clientIp, userAgent: actor.userAgent ?? null, details: { rules, channel: actor.channel } },
+      now,
+    );
+    return (await this.accounts.findById(account.id)) ?? { ...account, mustChangePassword: true };
   }
 
   async unlock(username: string, actor: Actor): Promise<void> {

@@ -70,8 +70,19 @@ export const problemSchema = z
     title: z.string(),
     status: z.number().int(),
     detail: z.string().meta({ description: 'Human-readable explanation of this occurrence.' }),
+    rules: z.array(z.string()).optional().meta({ description: 'For password-policy problems: the names of the broken rules (e.g. min_strength, breached).' }),
     errors: z
-      .array(z.object({ field: z.string().optional(), rule: z.string(), message: z.string() }))
+      .array(
+        z.object({
+          field: z.string().optional(),
+          rule: z.string(),
+          message: z.string(),
+          feedback: z
+            .object({ score: z.number().int(), warning: z.string().nullable(), suggestions: z.array(z.string()) })
+            .optional()
+            .meta({ description: 'min_strength only: the zxcvbn score and its own warning and suggestions.' }),
+        }),
+      )
       .optional()
       .meta({ description: 'For validation problems: each offending field and the rule it broke.' }),
   })
@@ -296,6 +307,18 @@ export const policySchema = z
     password: z.record(z.string(), policyValue),
     administrators: z.record(z.string(), policyValue),
     accounts: z.record(z.string(), policyValue),
+    breachedFilter: z
+      .object({
+        file: z.string(),
+        source: z.string(),
+        createdAt: z.string(),
+        entries: z.number().int(),
+        fpRate: z.number(),
+        sizeBytes: z.number().int(),
+        bitsPerEntry: z.number(),
+      })
+      .nullable()
+      .meta({ description: 'The breached-password filter in force (null: none imported); reloaded on SIGHUP.' }),
   })
   .meta({ id: 'Policy', description: 'The policy in force now. Change it in the config files (reloaded without a restart), not here.' });
 

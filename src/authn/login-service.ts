@@ -150,7 +150,7 @@ export class LoginService {
     const attempt = admission.attempt;
     const { outcome, backend } = await this.settling(attempt, () => this.checkSecret(route, credential));
     const backendName = backend?.name ?? null;
-    if (outcome.ok) return this.complete(outcome, key, auditBase, backendName, attempt, context);
+    if (outcome.ok) return this.complete(outcome, key, auditBase, backendName, attempt, context, credential.password);
     if (outcome.reason === 'bad_credentials' || outcome.reason === 'unknown_user') {
       await this.recordFailure(attempt, auditBase, backendName);
       await this.deps.audit.append({ ...auditBase, event: 'login', outcome: 'failure', backend: backendName, details: failureDetails(outcome, context.channel) }, this.deps.clock.now());
@@ -206,6 +206,8 @@ export class LoginService {
     backendName: string | null,
     attempt: Attempt,
     context: RequestContext,
+    /** The clear password, when the sign-in had one (not SPNEGO). */
+    password?: string,
   ): Promise<LoginResult> {
     const principal = outcome.principal;
     const account = await this.settling(attempt, () =>
@@ -223,12 +225,14 @@ export class LoginService {
     // With a second factor to come, the first one alone does not clear earlier failures: codes count toward the same lock.
     if (factors.length > 0) await this.deps.regulator.abandon(attempt);
     else await this.deps.regulator.succeed(attempt);
-    const passwordChange = this.passwordChangeNeeded(account, now);
+    // Step: a password breached or breaking today's policy must be changed before any ticket (src/policy/stale-password.ts).
+    const current = password === undefined ? account : await this.deps.accountService.flagStalePassword(account, password, { name: account.username, ...auditBase, channel: context.channel });
+    const passwordChange = this.passwordChangeNeeded(current, now);
     await this.deps.audit.append(
       { ...auditBase, username: account.username, event: 'login', outcome: 'success', backend: backendName, details: { channel: context.channel, ...(outcome.upgradeHash ? { hashUpgraded: true } : {}), ...(passwordChange ? { passwordChange } : {}) } },
       now,
     );
-    return { status: 'success', account, principal, backend: backendName ?? INTERNAL_BACKEND, authenticatedAt: now, factors, ...(passwordChange ? { passwordChange } : {}) };
+    return { status: 'success', account: current, principal, backend: backendName ?? INTERNAL_BACKEND, authenticatedAt: now, factors, ...(passwordChange ? { passwordChange } : {}) };
   }
 
   /** The login time, and a legacy or weaker hash replaced in the same transaction. */

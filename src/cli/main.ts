@@ -11,6 +11,7 @@ import { auditNames } from './audit-names';
 import { SERVICE_USAGE, serviceCommand } from './service-commands';
 import { ADMIN_USAGE, adminCommand } from './admin-commands';
 import { MERGE_USAGE, userMergeCommand } from './user-merge';
+import { PASSWORDS_USAGE, PasswordsUsageError, breachedFilterSummary, passwordsCommand } from './passwords';
 
 const USAGE = `Usage: portcullis <command>
   start                                   start the HTTPS service
@@ -24,7 +25,8 @@ const USAGE = `Usage: portcullis <command>
   user list
 ${MERGE_USAGE}
 ${SERVICE_USAGE}
-${ADMIN_USAGE}`;
+${ADMIN_USAGE}
+${PASSWORDS_USAGE}`;
 
 class UsageError extends Error {}
 
@@ -151,13 +153,18 @@ async function main(argv: string[]): Promise<void> {
       const loaded = loadConfig();
       const { lockout, password, administrators, accounts } = loaded.config;
       process.stdout.write(`config OK (${loaded.files.length ? loaded.files.join(', ') : 'no files; defaults'})\n`);
-      process.stdout.write(`${JSON.stringify({ lockout, password, administrators, accounts, sources: loaded.sources }, null, 2)}\n`);
+      const breachedFilter = await breachedFilterSummary(loaded.dataDir, password.breachedFilterFile);
+      process.stdout.write(`${JSON.stringify({ lockout, password, administrators, accounts, breachedFilter, sources: loaded.sources }, null, 2)}\n`);
       return;
     }
     case 'user':
       return userCommand(rest);
     case 'service':
       return serviceCommand(rest, withServices);
+    case 'passwords':
+      return passwordsCommand(rest).catch((error: unknown) => {
+        throw error instanceof PasswordsUsageError ? new UsageError(error.message) : error;
+      });
     case 'import-legacy':
     case 'backup':
     case 'restore':

@@ -13,6 +13,7 @@ export const PRIVATE_CONFIG_KEYS = {
   PasswordMinLength: ['password', 'minLength'],
   PasswordMaxAgeDays: ['password', 'maxAgeDays'],
   PasswordHistorySize: ['password', 'historySize'],
+  PasswordMinStrengthScore: ['password', 'minStrengthScore'],
 } as const;
 
 export type PrivateConfigKey = keyof typeof PRIVATE_CONFIG_KEYS;

@@ -39,6 +39,15 @@ export const passwordPolicySchema = z
     maxAgeDays: z.number().int().min(0).max(3650).default(0),
     /** How many previous passwords a change may not reuse; 0 = no history. */
     historySize: z.number().int().min(0).max(24).default(5),
+    /** zxcvbn score (0-4) a new password must reach; 0 turns the estimate off (NEC-style `PasswordMinStrengthScore`). */
+    minStrengthScore: z.number().int().min(0).max(4).default(3),
+    /** Site words that make a guess cheaper, given to the estimator with the user's own name and e-mail. */
+    contextWords: z.array(z.string().min(1).max(100)).max(1000).default(['portcullis', 'nec', 'ma4000', 'univerge']),
+    /**
+     * Breached-password filter (`portcullis passwords import-breached`); relative paths are under the
+     * data directory. The default file is used when present; a file named here must exist.
+     */
+    breachedFilterFile: z.string().optional(),
   })
   .prefault({})
   .refine((p) => p.maxLength >= p.minLength, { message: 'maxLength must be at least minLength', path: ['maxLength'] });

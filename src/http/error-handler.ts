@@ -47,7 +47,7 @@ export function classify(error: unknown): Problem {
     return { type: `${PROBLEM_BASE}invalid-request`, title: 'Invalid request', status: error.status, detail: error.message, ...(error.fields.length ? { errors: error.fields } : {}) };
   }
   if (error instanceof PolicyError) {
-    return { type: `${PROBLEM_BASE}${error.code.replace(/_/g, '-')}`, title: 'Refused by policy', status: 422, detail: error.message, ...(error.violations.length ? { errors: error.violations } : {}) };
+    return { type: `${PROBLEM_BASE}${error.code.replace(/_/g, '-')}`, title: 'Refused by policy', status: 422, detail: error.message, ...(error.violations.length ? { rules: error.violations.map((v) => v.rule), errors: error.violations } : {}) };
   }
   if (error instanceof ConflictError) return { type: `${PROBLEM_BASE}${error.code.replace(/_/g, '-')}`, title: 'Conflict', status: 409, detail: error.message };
   if (error instanceof NotFoundError) return { type: `${PROBLEM_BASE}not-found`, title: 'Not found', status: 404, detail: error.message };

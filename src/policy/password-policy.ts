@@ -2,10 +2,21 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { PasswordPolicyConfig } from '../config/schema';
 import { packageRoot } from '../shared/package-root';
+import type { BreachedFilter } from './breached-filter';
+import { estimateStrength, userInputs } from './strength';
 
 export interface PasswordViolation {
-  rule: 'min_length' | 'max_length' | 'digit_or_special' | 'contains_username' | 'blocklisted' | 'reused' | 'control_characters';
+  rule: 'min_length' | 'max_length' | 'digit_or_special' | 'contains_username' | 'blocklisted' | 'reused' | 'control_characters' | 'min_strength' | 'breached';
   message: string;
+  /** The strength estimator's own words (min_strength only). */
+  feedback?: { score: number; warning: string | null; suggestions: string[] };
+}
+
+/** Who the password is for: each of these makes a guess cheaper. */
+export interface PasswordContext {
+  username?: string;
+  displayName?: string | null;
+  email?: string | null;
 }
 
 function readList(file: string): string[] {
@@ -35,12 +46,16 @@ let shippedBlocklist: Set<string> | undefined;
 export class PasswordPolicy {
   private readonly blocklist: Set<string>;
 
-  constructor(private readonly config: PasswordPolicyConfig) {
+  constructor(
+    private readonly config: PasswordPolicyConfig,
+    /** The breached-password filter in force, if one was imported. */
+    private readonly breached: BreachedFilter | null = null,
+  ) {
     if (config.blocklistFile) this.blocklist = loadBlocklist(config.blocklistFile);
     else this.blocklist = shippedBlocklist ??= loadBlocklist();
   }
 
-  check(password: string, context: { username?: string } = {}): PasswordViolation[] {
+  check(password: string, context: PasswordContext = {}): PasswordViolation[] {
     const violations: PasswordViolation[] = [];
     const length = [...password].length;
     const c = this.config;
@@ -63,7 +78,23 @@ export class PasswordPolicy {
     if (c.useBlocklist && this.blocklist.has(normalized)) {
       violations.push({ rule: 'blocklisted', message: 'is too common or a published example password' });
     }
+    if (this.breached?.has(password)) violations.push({ rule: 'breached', message: 'has appeared in a data breach' });
+    const weak = this.strengthViolation(password, context);
+    if (weak) violations.push(weak);
     return violations;
+  }
+
+  private strengthViolation(password: string, context: PasswordContext): PasswordViolation | null {
+    const min = this.config.minStrengthScore;
+    if (min === 0) return null;
+    const estimate = estimateStrength(password, userInputs(context, this.config.contextWords));
+    if (estimate.score >= min) return null;
+    const advice = [estimate.warning, ...estimate.suggestions].filter((s): s is string => !!s).map((s) => s.replace(/\.$/, ''));
+    return {
+      rule: 'min_strength',
+      message: `is too easy to guess (strength ${estimate.score} of 4, at least ${min} needed)${advice.length ? `: ${advice.join('. ')}` : ''}`,
+      feedback: { score: estimate.score, warning: estimate.warning, suggestions: estimate.suggestions },
+    };
   }
 }
 

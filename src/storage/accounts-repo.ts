@@ -203,6 +203,11 @@ export class AccountRepository {
       });
   }
 
+  /** Marks a password that no longer passes the policy: the next sign-in must change it. */
+  async flagMustChangePassword(id: number, now: number): Promise<void> {
+    await this.db('accounts').where({ id }).update({ must_change_password: true, updated_at: now, version: this.db.raw('version + 1') });
+  }
+
   /** Upgrades a hash in place (legacy MD5 or old Argon2 parameters) without touching the change date. */
   async replaceHash(id: number, oldHash: string, newHash: string): Promise<void> {
     await this.db('accounts').where({ id, password_hash: oldHash }).update({ password_hash: newHash });

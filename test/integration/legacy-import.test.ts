@@ -98,7 +98,7 @@ describe('portcullis import-legacy', () => {
         'Enabled,E-Mail,MD5,Display Name,Role,UserName',
         `true,anna@example.test,${md5('Anna-Legacy-1').toUpperCase()},"Anna, A.",user,anna`,
         `0,ben@example.test,${md5('Ben-Legacy-1')},Ben,user,ben`,
-        `yes,,${md5('Chief-Legacy-1')},,administrator,chief`,
+        `yes,,${md5('Quartz-Harbor-Lamp-81')},,administrator,chief`,
       ].join('\r\n'),
     );
     const report = await importLegacyFile(deps(), file, { fileLabel: 'export.csv' });
@@ -110,7 +110,7 @@ describe('portcullis import-legacy', () => {
     expect(await ctx.services.accounts.countLegacyHashes()).toBe(3);
     expect((await submitLogin(ctx.agent(), 'anna', 'Anna-Legacy-1')).status).toBe(200);
     expect((await ctx.services.accountService.requireByUsername('anna')).passwordHash).toMatch(/^\$argon2id\$/);
-    const chief = await signIn(ctx, 'chief', 'Chief-Legacy-1');
+    const chief = await signIn(ctx, 'chief', 'Quartz-Harbor-Lamp-81');
     expect((await chief.get('/stats')).body.legacyMd5Hashes).toBe(1);
     const audit = await ctx.services.audit.query({ event: 'account_imported', username: 'anna' });
     expect(audit.events[0]).toMatchObject({ actor: 'cli', details: { source: 'nec_cas_csv', file: 'export.csv', line: 2 } });

@@ -134,6 +134,6 @@ describe('private.config parser', () => {
       '<configuration><appSettings><add key="Nope" value="1"/><add key="UserLockoutTimeout" value="1"/><add key="UserLockoutTimeout" value="2"/></appSettings></configuration>',
       'p.config',
     );
-    expect(problems).toEqual(['p.config: unknown key "Nope" (known: MaxAllowedLoginFailureCount, UserLockoutTimeout, MaxAdministratorCount, InactiveAccountDisableDays, PasswordMinLength, PasswordMaxAgeDays, PasswordHistorySize)', 'p.config: key "UserLockoutTimeout" is set more than once']);
+    expect(problems).toEqual(['p.config: unknown key "Nope" (known: MaxAllowedLoginFailureCount, UserLockoutTimeout, MaxAdministratorCount, InactiveAccountDisableDays, PasswordMinLength, PasswordMaxAgeDays, PasswordHistorySize, PasswordMinStrengthScore)', 'p.config: key "UserLockoutTimeout" is set more than once']);
   });
 });

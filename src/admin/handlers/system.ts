@@ -33,7 +33,7 @@ export function systemRoutes(deps: AdminDeps): ApiRoute[] {
       description: 'Read-only: operators change policy in config/private.config or config/portcullis.json; the service reloads it without a restart.',
       responses: { 200: { description: 'The effective policy.', schema: policySchema } },
       async handle() {
-        return { status: 200, body: policyWithSources(policy.get(), policy.sources()) };
+        return { status: 200, body: { ...policyWithSources(policy.get(), policy.sources()), breachedFilter: deps.services.breachedFilter.info() } };
       },
     }),
     defineRoute({
