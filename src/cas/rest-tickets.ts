@@ -83,7 +83,7 @@ export function restTicketRoutes(deps: RestTicketDeps): Router {
         text(res, 403, `The directory refused this account (${result.reason.replace(/_/g, ' ')}).`);
         return null;
       case 'unavailable':
-        text(res, 503, `Sign-in is unavailable: the ${result.dependency} cannot be reached. Try again later.`);
+        text(res, 503, `Sign-in is unavailable: ${result.reason}. Try again later.`);
         return null;
     }
   }

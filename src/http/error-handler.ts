@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import type { Logger } from '../shared/logger';
-import { ConflictError, HttpError, InputError, NotFoundError, PolicyError, UnavailableError } from '../shared/errors';
-import { isDatabaseDown } from '../authn/login-service';
+import { ConflictError, HttpError, InputError, NotFoundError, PolicyError } from '../shared/errors';
+import { asUnavailable } from '../storage/storage-faults';
 import { errorPage } from '../web/views';
 
 /** RFC 9457 problem details; `type` is stable per kind of problem. */
@@ -51,9 +51,10 @@ export function classify(error: unknown): Problem {
   }
   if (error instanceof ConflictError) return { type: `${PROBLEM_BASE}${error.code.replace(/_/g, '-')}`, title: 'Conflict', status: 409, detail: error.message };
   if (error instanceof NotFoundError) return { type: `${PROBLEM_BASE}not-found`, title: 'Not found', status: 404, detail: error.message };
-  if (error instanceof UnavailableError || isDatabaseDown(error)) {
-    const dependency = error instanceof UnavailableError ? error.dependency : 'database';
-    return { type: `${PROBLEM_BASE}unavailable`, title: 'Service unavailable', status: 503, detail: `The ${dependency} cannot be reached; try again later.` };
+  const unavailable = asUnavailable(error);
+  if (unavailable) {
+    const { reason } = unavailable;
+    return { type: `${PROBLEM_BASE}unavailable`, title: 'Service unavailable', status: 503, detail: `${reason[0].toUpperCase()}${reason.slice(1)}; try again later.` };
   }
   const e = error as { type?: string; status?: number; statusCode?: number };
   // body-parser errors (too large, bad JSON, unsupported charset) carry a 4xx status.

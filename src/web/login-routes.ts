@@ -62,7 +62,7 @@ function failureView(result: Exclude<LoginResult, { status: 'success' }>): { sta
     case 'account_state':
       return { status: 403, text: MESSAGES[result.reason] };
     case 'unavailable':
-      return { status: 503, text: `Sign-in is unavailable: the ${result.dependency} cannot be reached. Nobody can sign in until it is back; please try again later.` };
+      return { status: 503, text: `Sign-in is unavailable: ${result.reason}. Nobody can sign in until this is fixed; please try again later.` };
   }
 }
 

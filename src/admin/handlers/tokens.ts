@@ -43,7 +43,7 @@ function refusal(result: Exclude<LoginResult, { status: 'success' }>): Error {
     case 'account_state':
       return apiError('ACCOUNT_STATE', `The directory refused this account (${result.reason.replace(/_/g, ' ')}).`, [], { reason: result.reason });
     case 'unavailable':
-      return new UnavailableError(result.dependency, result.message);
+      return new UnavailableError(result.dependency, result.message, { reason: result.reason });
   }
 }
 
