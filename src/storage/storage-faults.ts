@@ -4,6 +4,8 @@
  * as opposed to a bug in a query. The HTTP error handler, the login service
  * and readiness all ask it, so every way in answers 503 with the same reason.
  */
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { UnavailableError } from '../shared/errors';
 
 /** What is wrong with the database, in words safe to show to anyone. */
@@ -68,4 +70,50 @@ export function asUnavailable(error: unknown): UnavailableError | null {
   if (error instanceof UnavailableError) return error;
   const fault = storageFault(error);
   return fault ? new UnavailableError('database', (error as Error).message ?? fault.reason, { cause: error, reason: fault.reason }) : null;
+}
+
+/** Why a file cannot be used, in the words of `ls` and friends. */
+export const ERRNO_WORDS: Readonly<Record<string, string>> = {
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  ENOSPC: 'no space left on device',
+  ENOTDIR: 'a path component is not a directory',
+  EISDIR: 'is a directory',
+  ENOENT: 'no such file or directory',
+  EADDRINUSE: 'address already in use',
+  EADDRNOTAVAIL: 'address not available on this host',
+};
+
+/** A file the service needs cannot be used; `message` names the file and why ("…/portcullis.sqlite: read-only file system"). */
+export class StorageAccessError extends Error {
+  constructor(
+    readonly path: string,
+    readonly code: string,
+    detail?: string,
+  ) {
+    super(`${path}: ${ERRNO_WORDS[code] ?? code}${detail ? ` (${detail})` : ''}`);
+    this.name = 'StorageAccessError';
+  }
+}
+
+/**
+ * Checks, before SQLite tries (and says only "unable to open database file"),
+ * that the database file can be read and written and that its directory takes
+ * new files (the -wal and -shm files); creates the directory when missing.
+ */
+export function ensureSqliteWritable(filename: string): void {
+  const dir = path.dirname(filename);
+  const code = (error: unknown) => String((error as NodeJS.ErrnoException).code);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    throw new StorageAccessError(filename, code(error), `its directory ${dir} cannot be written`);
+  }
+  try {
+    accessSync(filename, constants.R_OK | constants.W_OK);
+  } catch (error) {
+    if (code(error) !== 'ENOENT') throw new StorageAccessError(filename, code(error));
+  }
 }
