@@ -4,7 +4,7 @@ import { createApp } from './app';
 import type { LoadedConfig } from './config/load';
 import { type Services, buildServices } from './services';
 import { migrateToLatest, openDatabase } from './storage/db';
-import { type TlsMaterial, loadOrCreateTls } from './http/tls';
+import { type TlsMaterial, certificateCovers, loadOrCreateTls, reloadTlsOnHangup } from './http/tls';
 import { type DatabaseLock, lockSqliteDatabase } from './storage/data-dir-lock';
 import { expressServerClasses } from './http/express-server';
 import type { Logger } from './shared/logger';
@@ -52,6 +52,12 @@ function printBanner(print: (line: string) => void, facts: { url: string; servic
   print(`  config files: ${loaded.files.length > 0 ? loaded.files.join(', ') : `(none in ${loaded.configDir}; built-in defaults)`}`);
   print(`  certificate: ${tls.source}${tls.generated ? ' (self-signed, generated now)' : ''}`);
   print(`  certificate SHA-256 fingerprint: ${tls.fingerprint}`);
+  const publicHost = loaded.config.server.publicUrl ? new URL(loaded.config.server.publicUrl).hostname : undefined;
+  if (publicHost && !certificateCovers(tls.cert, publicHost)) {
+    // Browsers and CAS clients will refuse the certificate at that address.
+    print(`  WARNING: the certificate is not valid for ${publicHost} (server.publicUrl): clients will refuse it`);
+    services.logger.warn({ event: 'certificate_host_mismatch', publicHost, certificate: tls.source }, `the certificate is not valid for ${publicHost} (server.publicUrl)`);
+  }
   const lockout = services.policy.get().lockout;
   print(`  lockout: ${lockout.maxAllowedLoginFailureCount} failures -> locked ${lockout.userLockoutTimeout} s; max administrators ${services.policy.get().administrators.maxAdministratorCount}`);
 }
@@ -125,6 +131,7 @@ function running(loaded: LoadedConfig, started: Started): RunningServer {
   const host = loaded.config.server.host === '0.0.0.0' ? 'localhost' : loaded.config.server.host;
   const url = `https://${host}:${port}`;
   const stopWatching = services.policy.watch(loaded.configDir);
+  const stopTlsReload = reloadTlsOnHangup(server, loaded.config.server.tls, loaded.dataDir, services.logger);
   const stopHousekeeping = startHousekeeping(services);
   printBanner(print, { url, services, loaded, ops, tls, lock });
   printAdministrators(print, started.bootstrap, started.neverSignedIn);
@@ -134,6 +141,7 @@ function running(loaded: LoadedConfig, started: Started): RunningServer {
   const stop = () =>
     (stopping ??= (async () => {
       stopWatching();
+      stopTlsReload();
       stopHousekeeping();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Keep-alive connections become idle when their in-flight request ends: close those as they do.
