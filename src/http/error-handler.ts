@@ -78,7 +78,10 @@ export function errorHandler(logger: Logger, renderers: ErrorRenderer[]): ErrorR
     // Errors that declare a client-facing status themselves (a CAS protocol failure answers 200) are not server faults.
     const declared = (error as { status?: unknown } | null)?.status;
     const serverFault = problem.status >= 500 && !(typeof declared === 'number' && declared < 500);
-    if (serverFault) logger.error({ err: error, path: req.path, requestId: res.locals.requestId }, 'request failed');
+    const unavailable = asUnavailable(error);
+    // An expected fault (disk full, directory down) is logged with its reason, not a stack per request.
+    if (unavailable) logger.error({ event: 'unavailable', dependency: unavailable.dependency, reason: unavailable.reason, err: unavailable.message, path: req.path, requestId: res.locals.requestId }, 'request refused: dependency unavailable');
+    else if (serverFault) logger.error({ err: error, path: req.path, requestId: res.locals.requestId }, 'request failed');
     else logger.debug({ path: req.path, status: problem.status, detail: problem.detail }, 'client error');
     for (const render of renderers) if (render(req, res, problem, error)) return;
     if (req.path.startsWith('/api/')) {

@@ -10,7 +10,7 @@ import { UnavailableError } from '../shared/errors';
 
 /** What is wrong with the database, in words safe to show to anyone. */
 export interface StorageFault {
-  kind: 'disk_full' | 'read_only' | 'io_error' | 'busy' | 'cannot_open' | 'unreachable';
+  kind: 'disk_full' | 'read_only' | 'io_error' | 'busy' | 'cannot_open' | 'shutting_down' | 'unreachable';
   /** A sentence fragment: "the database cannot be written: disk full". */
   reason: string;
 }
@@ -21,6 +21,7 @@ const REASONS: Record<StorageFault['kind'], string> = {
   io_error: 'the database cannot be read or written: I/O error',
   busy: 'the database is busy: another process holds its write lock',
   cannot_open: 'the database file cannot be opened',
+  shutting_down: 'the database cannot be reached: its server is shutting down or starting up',
   unreachable: 'the database cannot be reached',
 };
 
@@ -29,9 +30,9 @@ const PG_KINDS: Record<string, StorageFault['kind']> = {
   '53100': 'disk_full',
   '25006': 'read_only',
   '58030': 'io_error',
-  '57P01': 'unreachable',
-  '57P02': 'unreachable',
-  '57P03': 'unreachable',
+  '57P01': 'shutting_down',
+  '57P02': 'shutting_down',
+  '57P03': 'shutting_down',
 };
 
 const NETWORK_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE', 'ESOCKET', 'ELOGIN'];

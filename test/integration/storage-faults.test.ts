@@ -58,7 +58,8 @@ describe('storageFault (the one classifier)', () => {
   it("maps PostgreSQL's disk-full, read-only and shutdown states, and leaves bugs alone", () => {
     expect(storageFault({ code: '53100', message: 'could not extend file' })?.reason).toBe('the database cannot be written: disk full');
     expect(storageFault({ code: '25006', message: 'cannot execute UPDATE in a read-only transaction' })?.kind).toBe('read_only');
-    expect(storageFault({ code: '57P01', message: 'terminating connection due to administrator command' })?.kind).toBe('unreachable');
+    expect(storageFault({ code: '57P01', message: 'terminating connection due to administrator command' })?.reason).toBe('the database cannot be reached: its server is shutting down or starting up');
+    expect(storageFault({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:5432' })?.reason).toBe('the database cannot be reached');
     expect(storageFault(new Error('wrapped', { cause: { code: 'SQLITE_IOERR_WRITE' } }))?.kind).toBe('io_error');
     expect(storageFault({ code: '42601', message: 'syntax error' })).toBeNull();
     expect(storageFault({ code: 'SQLITE_CONSTRAINT_UNIQUE' })).toBeNull();
@@ -94,7 +95,8 @@ describe('read-only storage: 503 with the reason on every way in, readiness foll
   afterEach(() => ctx.close());
 
   it('login page, REST, CAS validation (INTERNAL_ERROR), problem+json and /health/ready; all back once writable', async () => {
-    ctx = await createTestContext({ fileDatabase: true });
+    const logLines: string[] = [];
+    ctx = await createTestContext({ fileDatabase: true, logLines });
     await ctx.addUser('alice', PASSWORD);
     await ctx.addUser('root', ADMIN_PASSWORD, { role: 'admin' });
     const admin = await signIn(ctx, 'root', ADMIN_PASSWORD);
@@ -127,6 +129,12 @@ describe('read-only storage: 503 with the reason on every way in, readiness foll
       expect(created.status).toBe(503);
       expect(created.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(created.body.detail).toBe('The database cannot be written: its storage is read-only; try again later.');
+
+      // Logged with the reason, once per request, without a stack trace.
+      const faults = logLines.map((l) => JSON.parse(l) as { event?: string; reason?: string }).filter((l) => l.event === 'unavailable');
+      expect(faults.length).toBeGreaterThanOrEqual(2);
+      expect(faults.every((l) => l.reason === reason)).toBe(true);
+      expect(logLines.join('\n')).not.toMatch(/\\n\s+at /);
 
       await setReadOnly(ctx, false);
       expect((await request(ops.url).get('/health/ready')).status).toBe(200);
