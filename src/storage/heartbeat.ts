@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * Rewrites the heartbeat row (migration 007): the smallest write every
+ * Rewrites the heartbeat row (migration 008): the smallest write every
  * instance can make, so readiness fails while writes fail. Throws the
  * driver's error (classified by storage-faults.ts).
  */
