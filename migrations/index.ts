@@ -6,6 +6,7 @@ import * as ops from './004_ops';
 import * as ticketStorage from './005_ticket_storage';
 import * as tokenSessions from './006_token_sessions';
 import * as mfa from './007_mfa';
+import * as heartbeat from './008_heartbeat';
 
 /**
  * Migrations in order. Listed explicitly (not read from a directory) so the same
@@ -20,4 +21,5 @@ export const MIGRATIONS: { name: string; migration: Knex.Migration }[] = [
   { name: '005_ticket_storage', migration: ticketStorage },
   { name: '006_token_sessions', migration: tokenSessions },
   { name: '007_mfa', migration: mfa },
+  { name: '008_heartbeat', migration: heartbeat },
 ];

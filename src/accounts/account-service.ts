@@ -243,6 +243,12 @@ export class AccountService {
     return { username, password };
   }
 
+  /** Enabled administrators who have never signed in (their password may be lost: the start banner says how to set one). */
+  async administratorsNeverSignedIn(): Promise<string[]> {
+    const { accounts } = await this.accounts.list({ role: 'admin', enabled: true, limit: 100 });
+    return accounts.filter((a) => a.lastLoginAt === null).map((a) => a.username);
+  }
+
   /**
    * The local record for a directory user: created on first login (no
    * password), refreshed afterwards. A directory-granted admin role is applied

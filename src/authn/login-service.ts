@@ -3,7 +3,8 @@ import type { AccountService } from '../accounts/account-service';
 import type { Account, AccountRepository } from '../storage/accounts-repo';
 import type { AuditLog } from '../storage/audit-log';
 import type { Clock } from '../shared/clock';
-import { InputError, UnavailableError } from '../shared/errors';
+import { InputError } from '../shared/errors';
+import { asUnavailable } from '../storage/storage-faults';
 import { MAX_USERNAME_LENGTH, usernameKey, validateUsername } from '../shared/username';
 import type { Logger } from '../shared/logger';
 import type { BackendChain } from './chain';
@@ -42,7 +43,8 @@ export type LoginResult =
   | { status: 'disabled' }
   /** Directory account states (reported only after the directory accepted the password). */
   | { status: 'account_state'; reason: Exclude<FailureReason, 'bad_credentials' | 'unknown_user'> }
-  | { status: 'unavailable'; dependency: string; message: string };
+  /** `message` is for the log; `reason` is safe to show ("the database cannot be written: disk full"). */
+  | { status: 'unavailable'; dependency: string; message: string; reason: string };
 
 export interface LoginServiceDeps {
   chain: BackendChain;
@@ -128,14 +130,14 @@ export class LoginService {
           .catch(() => undefined);
         throw error;
       }
-      if (!(error instanceof UnavailableError) && !isDatabaseDown(error)) throw error;
-      const dependency = error instanceof UnavailableError ? error.dependency : 'database';
-      const message = error instanceof UnavailableError ? error.message : 'database unreachable';
-      this.deps.logger.error({ event: 'login_unavailable', dependency, err: (error as Error).message }, 'login refused: dependency unavailable');
+      const unavailable = asUnavailable(error);
+      if (!unavailable) throw error;
+      const { dependency, message, reason } = unavailable;
+      this.deps.logger.error({ event: 'login_unavailable', dependency, err: message }, 'login refused: dependency unavailable');
       await this.deps.audit
         .append({ event: 'login', outcome: 'failure', username: auditableName(username), clientIp: context.clientIp, userAgent: context.userAgent, details: { reason: 'unavailable', dependency, channel: context.channel } }, this.deps.clock.now())
         .catch(() => undefined);
-      return { status: 'unavailable', dependency, message };
+      return { status: 'unavailable', dependency, message, reason };
     }
   }
 
@@ -262,17 +264,6 @@ function auditBaseOf(username: string, context: RequestContext): AuditBase {
 function auditableName(username: string): string {
   // eslint-disable-next-line no-control-regex -- NUL and friends cannot be stored (PostgreSQL text) or shown safely
   return username.replace(/[\u0000-\u001f\u007f]/g, '\ufffd').slice(0, MAX_USERNAME_LENGTH);
-}
-
-/** Driver errors that mean the database could not be reached (as opposed to a bug in a query). */
-export function isDatabaseDown(error: unknown): boolean {
-  const e = error as { code?: string; name?: string; message?: string };
-  if (!e) return false;
-  return (
-    ['ECONNREFUSED', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ESOCKET', 'ELOGIN', 'SQLITE_CANTOPEN', 'SQLITE_BUSY', 'SQLITE_IOERR', '57P01', '57P03', '08006', '08001'].includes(e.code ?? '') ||
-    e.name === 'KnexTimeoutError' ||
-    /Unable to acquire a connection|Connection terminated|database is closed|The database connection is not open/i.test(e.message ?? '')
-  );
 }
 
 /** Audit details of a backend's refusal; a directory's LDAP result is kept (e.g. 34 invalidDNSyntax). */

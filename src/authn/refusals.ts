@@ -47,8 +47,8 @@ export function refusalOf(result: LoginRefusal): RefusalEntry {
       return {
         status: 503,
         code: 'unavailable',
-        message: `Sign-in is unavailable: the ${result.dependency} cannot be reached. Nobody can sign in until it is back; please try again later.`,
-        extensions: { dependency: result.dependency },
+        message: `Sign-in is unavailable: ${result.reason}. Nobody can sign in until this is fixed; please try again later.`,
+        extensions: { dependency: result.dependency, reason: result.reason },
       };
   }
 }

@@ -12,6 +12,7 @@ import { SERVICE_USAGE, serviceCommand } from './service-commands';
 import { ADMIN_USAGE, adminCommand } from './admin-commands';
 import { MERGE_USAGE, userMergeCommand } from './user-merge';
 import { PASSWORDS_USAGE, PasswordsUsageError, breachedFilterSummary, passwordsCommand } from './passwords';
+import { faultMessage } from './fault-message';
 
 const USAGE = `Usage: portcullis <command>
   start                                   start the HTTPS service
@@ -184,6 +185,8 @@ function oneLine(error: unknown): string {
   if (error instanceof ConfigError) return `configuration error:\n  ${error.problems.join('\n  ')}`;
   if (error instanceof UsageError || error instanceof InputError || error instanceof NotFoundError || error instanceof ConflictError) return error.message;
   if (error instanceof PolicyError) return error.message;
+  const fault = faultMessage(error);
+  if (fault) return fault;
   const e = error as { code?: string; message?: string };
   return `error: ${e?.code ? `${e.code}: ` : ''}${e?.message ?? String(error)}`;
 }

@@ -20,6 +20,8 @@ const POLICY_SECTIONS = ['lockout.', 'password.', 'administrators.', 'accounts.'
 export class LivePolicySource {
   private policy: LivePolicy;
   private policySources: Record<string, string>;
+  /** Set by a refused reload, so the next good one is logged even when the values did not change. */
+  private lastReloadFailed = false;
   private readonly listeners = new Set<(policy: LivePolicy) => void>();
 
   constructor(
@@ -52,12 +54,17 @@ export class LivePolicySource {
       const changed = JSON.stringify(next) !== JSON.stringify(this.policy);
       this.policy = next;
       this.policySources = pickPolicySources(loaded.sources);
-      if (changed) {
-        this.logger.info({ event: 'policy_reloaded', lockout: next.lockout, administrators: next.administrators }, 'policy reloaded');
-        for (const listener of this.listeners) listener(next);
+      // After a refused reload the last log line is an error: say that the files are good again.
+      if (changed || this.lastReloadFailed) {
+        // `password` would be redacted by the logger: the rules go under another name.
+        const { password: passwordRules, ...rest } = next;
+        this.logger.info({ event: 'policy_reloaded', ...rest, passwordRules }, 'policy reloaded');
       }
+      this.lastReloadFailed = false;
+      if (changed) for (const listener of this.listeners) listener(next);
       return true;
     } catch (error) {
+      this.lastReloadFailed = true;
       const problems = error instanceof ConfigError ? error.problems : [String(error)];
       this.logger.error({ event: 'policy_reload_failed', problems }, `config reload failed, keeping the last good policy: ${problems.join('; ')}`);
       return false;

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import type { Logger } from '../shared/logger';
-import { ConflictError, HttpError, InputError, NotFoundError, PolicyError, UnavailableError } from '../shared/errors';
-import { isDatabaseDown } from '../authn/login-service';
+import { ConflictError, HttpError, InputError, NotFoundError, PolicyError } from '../shared/errors';
+import { asUnavailable } from '../storage/storage-faults';
 import { errorPage } from '../web/views';
 
 /** RFC 9457 problem details; `type` is stable per kind of problem. */
@@ -51,9 +51,10 @@ export function classify(error: unknown): Problem {
   }
   if (error instanceof ConflictError) return { type: `${PROBLEM_BASE}${error.code.replace(/_/g, '-')}`, title: 'Conflict', status: 409, detail: error.message };
   if (error instanceof NotFoundError) return { type: `${PROBLEM_BASE}not-found`, title: 'Not found', status: 404, detail: error.message };
-  if (error instanceof UnavailableError || isDatabaseDown(error)) {
-    const dependency = error instanceof UnavailableError ? error.dependency : 'database';
-    return { type: `${PROBLEM_BASE}unavailable`, title: 'Service unavailable', status: 503, detail: `The ${dependency} cannot be reached; try again later.` };
+  const unavailable = asUnavailable(error);
+  if (unavailable) {
+    const { reason } = unavailable;
+    return { type: `${PROBLEM_BASE}unavailable`, title: 'Service unavailable', status: 503, detail: `${reason[0].toUpperCase()}${reason.slice(1)}; try again later.` };
   }
   const e = error as { type?: string; status?: number; statusCode?: number };
   // body-parser errors (too large, bad JSON, unsupported charset) carry a 4xx status.
@@ -77,7 +78,10 @@ export function errorHandler(logger: Logger, renderers: ErrorRenderer[]): ErrorR
     // Errors that declare a client-facing status themselves (a CAS protocol failure answers 200) are not server faults.
     const declared = (error as { status?: unknown } | null)?.status;
     const serverFault = problem.status >= 500 && !(typeof declared === 'number' && declared < 500);
-    if (serverFault) logger.error({ err: error, path: req.path, requestId: res.locals.requestId }, 'request failed');
+    const unavailable = asUnavailable(error);
+    // An expected fault (disk full, directory down) is logged with its reason, not a stack per request.
+    if (unavailable) logger.error({ event: 'unavailable', dependency: unavailable.dependency, reason: unavailable.reason, err: unavailable.message, path: req.path, requestId: res.locals.requestId }, 'request refused: dependency unavailable');
+    else if (serverFault) logger.error({ err: error, path: req.path, requestId: res.locals.requestId }, 'request failed');
     else logger.debug({ path: req.path, status: problem.status, detail: problem.detail }, 'client error');
     for (const render of renderers) if (render(req, res, problem, error)) return;
     if (req.path.startsWith('/api/')) {

@@ -1,9 +1,12 @@
 import { X509Certificate, webcrypto } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type https from 'node:https';
+import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config/schema';
 import { readSecretFile } from '../config/load';
+import type { Logger } from '../shared/logger';
 
 
 export interface TlsMaterial {
@@ -74,4 +77,36 @@ export async function loadOrCreateTls(tls: Config['server']['tls'], dataDir: str
   }
   const cert = readFileSync(certFile, 'utf8');
   return { cert, key: readSecretFile(keyFile), fingerprint: certificateFingerprint(cert), source: certFile, generated };
+}
+
+/** Whether the certificate is valid for `host` (a DNS name, wildcards included, or an IP address). */
+export function certificateCovers(certPem: string, host: string): boolean {
+  const cert = new X509Certificate(certPem);
+  const bare = host.replace(/^\[|\]$/g, '');
+  return (isIP(bare) ? cert.checkIP(bare) : cert.checkHost(bare)) !== undefined;
+}
+
+/**
+ * Reads the certificate and key again and serves them to new connections
+ * (open ones keep theirs). A file that cannot be read, or a key that does not
+ * match, leaves the current certificate in place and logs why.
+ */
+export async function reloadTls(server: https.Server, tls: Config['server']['tls'], dataDir: string, logger: Logger): Promise<boolean> {
+  try {
+    const material = await loadOrCreateTls(tls, dataDir);
+    server.setSecureContext({ cert: material.cert, key: material.key, minVersion: tls.minVersion });
+    logger.info({ event: 'certificate_reloaded', source: material.source, fingerprint: material.fingerprint }, `certificate reloaded from ${material.source}`);
+    return true;
+  } catch (error) {
+    const reason = (error as Error).message;
+    logger.error({ event: 'certificate_reload_failed', reason }, `certificate reload failed, keeping the current certificate: ${reason}`);
+    return false;
+  }
+}
+
+/** Reloads the certificate on SIGHUP (as the policy is). Returns a stop function. */
+export function reloadTlsOnHangup(server: https.Server, tls: Config['server']['tls'], dataDir: string, logger: Logger): () => void {
+  const onHangup = () => void reloadTls(server, tls, dataDir, logger);
+  process.on('SIGHUP', onHangup);
+  return () => process.off('SIGHUP', onHangup);
 }

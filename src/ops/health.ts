@@ -1,10 +1,14 @@
 import { Router } from 'express';
 import type { AuthenticationBackend } from '../authn/backend';
 import { type Database, migrationsCurrent } from '../storage/db';
+import { writeHeartbeat } from '../storage/heartbeat';
+import { storageFault } from '../storage/storage-faults';
 import type { Metrics } from './metrics';
 
 export interface HealthDeps {
   db: Database;
+  /** Written into the heartbeat row by the database check. */
+  instanceId: string;
   backends: readonly AuthenticationBackend[];
   metrics: Metrics;
 }
@@ -29,20 +33,23 @@ async function timed(work: () => Promise<unknown>): Promise<CheckResult> {
     if (result === false) return { ok: false, ms: Date.now() - started, error: 'not current' };
     return { ok: true, ms: Date.now() - started };
   } catch (error) {
-    return { ok: false, ms: Date.now() - started, error: (error as Error).message.slice(0, 300) };
+    const fault = storageFault(error);
+    const message = `${fault ? `${fault.reason}: ` : ''}${(error as Error).message}`;
+    return { ok: false, ms: Date.now() - started, error: message.slice(0, 300) };
   } finally {
     clearTimeout(timer);
   }
 }
 
 /**
- * Readiness: the shared database answers, its schema is at the latest
+ * Readiness: the shared database accepts a write (the heartbeat row: a
+ * database that is full or read-only answers reads), its schema is at the latest
  * migration, and every configured authentication backend passes its startup
  * check (directories reachable). Checks run in parallel, each bounded.
  */
 export async function readiness(deps: HealthDeps): Promise<{ ready: boolean; checks: Record<string, CheckResult> }> {
   const entries: [string, () => Promise<unknown>][] = [
-    ['database', () => deps.db.knex.raw('select 1')],
+    ['database', () => writeHeartbeat(deps.db.knex, deps.instanceId, Date.now())],
     ['migrations', () => migrationsCurrent(deps.db.knex)],
     ...deps.backends.map((b): [string, () => Promise<unknown>] => [`backend:${b.name}`, () => b.startupCheck()]),
   ];

@@ -27,15 +27,21 @@ export class PolicyError extends Error {
   }
 }
 
-/** A dependency (database, directory, KDC) could not answer; callers must fail closed. */
+/**
+ * A dependency (database, directory, KDC) could not answer; callers must fail closed.
+ * `message` is for the log (it may name internal hosts); `reason` is safe to show anyone.
+ */
 export class UnavailableError extends Error {
+  readonly reason: string;
+
   constructor(
     readonly dependency: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; reason?: string },
   ) {
     super(message, options);
     this.name = 'UnavailableError';
+    this.reason = options?.reason ?? `the ${dependency} cannot be reached`;
   }
 }
 

@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { mkdirSync } from 'node:fs';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import type { Config } from '../config/schema';
 import { readSecretFile } from '../config/load';
 import { MIGRATIONS } from '../../migrations';
+import { ensureSqliteWritable } from './storage-faults';
 
 export type Dialect = Config['database']['client'];
 
@@ -77,12 +77,16 @@ export function knexClient(db: Knex | Knex.QueryBuilder): unknown {
   return (db.client as { config: { client: unknown } }).config.client;
 }
 
+// knex prints pool errors with their stack to stdout; the caller gets the same error and reports it.
+const QUIET = () => undefined;
+const KNEX_LOG = { warn: QUIET, error: QUIET, deprecate: QUIET, debug: QUIET };
+
 /** The knex options for a config; exported so tests can compile SQL for a dialect offline. */
 export function knexOptions(db: Config['database'], dataDir: string, env: NodeJS.ProcessEnv = process.env): { options: Knex.Config; description: string } {
   const password = databasePassword(db, env);
   if (db.client === 'sqlite') {
     const filename = db.filename === ':memory:' ? ':memory:' : path.resolve(dataDir, db.filename);
-    if (filename !== ':memory:') mkdirSync(path.dirname(filename), { recursive: true, mode: 0o700 });
+    if (filename !== ':memory:') ensureSqliteWritable(filename);
     return {
       description: `sqlite ${filename}`,
       options: {
@@ -144,7 +148,7 @@ export function knexOptions(db: Config['database'], dataDir: string, env: NodeJS
 
 export function openDatabase(db: Config['database'], dataDir: string, env: NodeJS.ProcessEnv = process.env): Database {
   const { options, description } = knexOptions(db, dataDir, env);
-  return { knex: knexFactory(options), dialect: db.client, description };
+  return { knex: knexFactory({ log: KNEX_LOG, ...options }), dialect: db.client, description };
 }
 
 const migrationSource: Knex.MigrationSource<{ name: string; migration: Knex.Migration }> = {

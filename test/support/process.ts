@@ -28,8 +28,10 @@ export class ServerProcess {
   readonly child: ChildProcessWithoutNullStreams;
   readonly exited: Promise<number | null>;
 
-  constructor(env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [CLI, 'start'], { env: { PATH: process.env.PATH, ...env } });
+  /** `launcher` runs before node (e.g. `unshare … sh -c … exec "$@"`), and must exec it so the pid stays node's. */
+  constructor(env: NodeJS.ProcessEnv, launcher: string[] = []) {
+    const [command, ...args] = [...launcher, process.execPath, CLI, 'start'];
+    this.child = spawn(command, args, { env: { PATH: process.env.PATH, ...env } });
     const collect = (chunk: Buffer) => {
       this.buffer += chunk.toString('utf8');
       const lines = this.buffer.split('\n');

@@ -41,6 +41,8 @@ export interface TestOptions {
   env?: NodeJS.ProcessEnv;
   /** Use a file-backed SQLite database (default in-memory). */
   fileDatabase?: boolean;
+  /** SQLite whatever PORTCULLIS_TEST_DB says (for a SQLite-only mechanism such as max_page_count). */
+  sqliteOnly?: boolean;
   clock?: ManualClock;
   /** Collects log lines (JSON strings) instead of discarding them. */
   logLines?: string[];
@@ -58,7 +60,7 @@ export async function createTestContext(options: TestOptions = {}): Promise<Test
   const dataDir = path.join(root, 'data');
   mkdirSync(configDir);
   for (const [name, text] of Object.entries(options.files ?? {})) writeFileSync(path.join(configDir, name), text);
-  const testDatabase = await createSelectedTestDatabase(process.env);
+  const testDatabase = options.sqliteOnly ? null : await createSelectedTestDatabase(process.env);
   const overrides: ConfigInput = {
     ...options.overrides,
     database: testDatabase

@@ -109,7 +109,7 @@ export class NegotiateAuthenticator {
       { event: 'login', outcome: 'failure', username: loginName, backend: this.backend.name, clientIp: context.clientIp, userAgent: context.userAgent, details: { reason: 'unavailable', dependency: error.dependency, channel: context.channel } },
       this.clock.now(),
     );
-    return { status: 'unavailable', dependency: error.dependency, message: error.message };
+    return { status: 'unavailable', dependency: error.dependency, message: error.message, reason: error.reason };
   }
 
   private async refuse(status: 400 | 401, reason: string, message: string, context: RequestContext, detail?: string): Promise<NegotiateOutcome> {
