@@ -1,0 +1,107 @@
+import { accountView } from '../admin/account-views';
+import { ROLES, type Role } from '../storage/accounts-repo';
+import { type Command, UsageError } from './command-table';
+import { CLI_ACTOR, type CliContext, readPassword } from './context';
+
+const PASSWORD_OPTIONS = {
+  'password-stdin': { type: 'boolean', help: 'read the password from standard input (scripts); without it a terminal is asked twice, hidden' },
+  'must-change': { type: 'boolean', help: 'the password must be changed at the next sign-in' },
+} as const;
+
+/** `portcullis user …`: internal accounts, through the same AccountService as the API. */
+export const USER_COMMANDS: Command<CliContext>[] = [
+  {
+    name: 'user add',
+    args: 'NAME',
+    summary: 'create an internal account',
+    options: { role: { type: 'string', value: 'admin|user', help: 'role (default user)' }, ...PASSWORD_OPTIONS },
+    async run({ positionals: [name], value, flag }, ctx) {
+      const role = (value('role') ?? 'user') as Role;
+      if (!ROLES.includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
+      const password = await readPassword(ctx, flag('password-stdin'));
+      await ctx.withServices(async (s) => {
+        const account = await s.accountService.create({ username: name, password, role, mustChangePassword: flag('must-change') }, CLI_ACTOR);
+        ctx.io.out(`created ${account.username} (role ${account.role})${password ? '' : ' without a password; set one with: portcullis user passwd'}\n`);
+      });
+    },
+  },
+  {
+    name: 'user passwd',
+    args: 'NAME',
+    summary: 'set a password (policy and history apply)',
+    options: PASSWORD_OPTIONS,
+    async run({ positionals: [name], flag }, ctx) {
+      const password = await readPassword(ctx, flag('password-stdin'));
+      if (password === undefined) throw new UsageError('user passwd needs a password: --password-stdin, or answer the prompt on a terminal');
+      await ctx.withServices(async (s) => {
+        const account = await s.accountService.requireByUsername(name);
+        await s.accountService.setPassword(account, password, { mustChange: flag('must-change'), actor: CLI_ACTOR });
+        ctx.io.out(`password changed for ${account.username}\n`);
+      });
+    },
+  },
+  {
+    name: 'user unlock',
+    args: 'NAME',
+    summary: 'clear the failed sign-in count and any lock',
+    async run({ positionals: [name] }, ctx) {
+      await ctx.withServices(async (s) => {
+        await s.accountService.unlock(name, CLI_ACTOR);
+        ctx.io.out(`unlocked ${name}\n`);
+      });
+    },
+  },
+  ...(['enable', 'disable'] as const).map(
+    (verb): Command<CliContext> => ({
+      name: `user ${verb}`,
+      args: 'NAME',
+      summary: verb === 'enable' ? 'enable an account' : 'disable an account (not the last enabled administrator)',
+      async run({ positionals: [name] }, ctx) {
+        await ctx.withServices(async (s) => {
+          const account = await s.accountService.requireByUsername(name);
+          await s.accountService.update(account.id, { enabled: verb === 'enable' }, CLI_ACTOR);
+          ctx.io.out(`${verb}d ${account.username}\n`);
+        });
+      },
+    }),
+  ),
+  {
+    name: 'user list',
+    summary: 'list accounts with role, source, state and lockout (tab-separated)',
+    async run(_args, ctx) {
+      await ctx.withServices(async (s) => {
+        const { accounts } = await s.accounts.list({ limit: 10_000 });
+        for (const a of accounts) {
+          const lock = await s.lockouts.get(a.usernameKey);
+          const locked = lock.lockedUntil !== null && lock.lockedUntil > s.clock.now() ? ` locked-until=${new Date(lock.lockedUntil).toISOString()}` : '';
+          ctx.io.out(`${a.username}\trole=${a.role}\tsource=${a.source}\t${a.enabled ? 'enabled' : 'disabled'}${a.mustChangePassword ? '\tmust-change-password' : ''}${locked}\n`);
+        }
+      });
+    },
+  },
+  {
+    name: 'user show',
+    args: 'NAME',
+    summary: 'one account: role, state, password dates, lockout (as GET /api/v1/accounts/{id})',
+    async run({ positionals: [name] }, ctx) {
+      await ctx.withServices(async (s) => {
+        const account = await s.accountService.requireByUsername(name);
+        const view = accountView(account, await s.lockouts.get(account.usernameKey), s.clock.now(), s.policy.get().password.maxAgeDays);
+        const { lockout, ...fields } = view;
+        for (const [key, value] of Object.entries({ ...fields, ...lockout })) ctx.io.out(`${key}: ${value ?? '-'}\n`);
+      });
+    },
+  },
+  {
+    name: 'user delete',
+    args: 'NAME',
+    summary: 'delete an account and its tokens (not the last enabled administrator)',
+    async run({ positionals: [name] }, ctx) {
+      await ctx.withServices(async (s) => {
+        const account = await s.accountService.requireByUsername(name);
+        await s.accountService.delete(account.id, CLI_ACTOR);
+        ctx.io.out(`deleted ${account.username}\n`);
+      });
+    },
+  },
+];
