@@ -9,6 +9,7 @@ import { expressServerClasses } from './http/express-server';
 import type { Logger } from './shared/logger';
 import { HOUSEKEEPING_JOB, runHousekeeping } from './ops/housekeeping';
 import { type OpsServer, startOpsServer } from './ops/ops-server';
+import { VERSION } from './shared/version';
 
 export interface RunningServer {
   services: Services;
@@ -63,6 +64,7 @@ export async function startServer(loaded: LoadedConfig, options: StartOptions = 
   const ops = opsConfig.port === undefined ? undefined : await startOpsServer(services, opsConfig.host, opsConfig.port, opsConfig.metrics);
 
   print(`Portcullis listening on ${url}/cas/login (TLS ${loaded.config.server.tls.minVersion}+)`);
+  print(`  version: ${VERSION} (Node.js ${process.versions.node})`);
   print(`  database: ${services.db.description}`);
   print(`  health and metrics: ${ops ? `${ops.url}/health/ready, ${ops.url}/metrics` : `${url}/health/ready, ${url}/metrics`}`);
   print(`  config files: ${loaded.files.length > 0 ? loaded.files.join(', ') : `(none in ${loaded.configDir}; built-in defaults)`}`);

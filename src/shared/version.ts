@@ -1,20 +1,14 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { packageRoot } from './package-root';
 
-/**
- * The version in Portcullis's package.json, found upwards from this file:
- * src/shared in a checkout, dist/src/shared when built, the same inside
- * node_modules/portcullis when installed.
- */
 function readVersion(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const file = path.join(dir, 'package.json');
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'portcullis' && pkg.version) return pkg.version;
-    }
-    if (path.dirname(dir) === dir) return 'unknown';
+  try {
+    return (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
   }
 }
 
+/** The Portcullis release (package.json): `--version`, the startup banner, GET /api/v1/version, OpenAPI and /metrics. */
 export const VERSION = readVersion();
