@@ -1,11 +1,5 @@
 import path from 'node:path';
-import { loadConfig } from '../config/load';
-import { LivePolicySource } from '../config/live-policy';
-import { type ImportReport, importLegacyFile } from '../admin/legacy-import';
-import { backupDatabase, restoreDatabase, sqliteFile } from '../admin/backup';
-import { migrateToLatest, openDatabase } from '../storage/db';
-import { createLogger } from '../shared/logger';
-import { systemClock } from '../shared/clock';
+import type { ImportReport } from '../admin/legacy-import';
 import type { CliIo, Command } from './command-table';
 import { type CliContext, requireExistingDatabase } from './context';
 
@@ -81,8 +75,16 @@ export const ADMIN_COMMANDS: Command<CliContext>[] = [
     },
     async run({ positionals: [given], flag }, ctx) {
       const file = path.resolve(given);
+      const [{ loadConfig }, { LivePolicySource }, { importLegacyFile }, { migrateToLatest, openDatabase }, { createLogger }, { systemClock }] = await Promise.all([
+        import('../config/load'),
+        import('../config/live-policy'),
+        import('../admin/legacy-import'),
+        import('../storage/db'),
+        import('../shared/logger'),
+        import('../shared/clock'),
+      ]);
       const loaded = loadConfig(ctx.load);
-      requireExistingDatabase(loaded);
+      await requireExistingDatabase(loaded);
       const db = openDatabase(loaded.config.database, loaded.dataDir, ctx.load.env);
       try {
         await migrateToLatest(db.knex);
@@ -107,7 +109,11 @@ export const ADMIN_COMMANDS: Command<CliContext>[] = [
     args: FILE_ARG,
     summary: 'copy the SQLite database to FILE (online, consistent; FILE must be new, its directory must exist)',
     async run({ positionals: [file] }, ctx) {
-      const result = backupDatabase(sqliteFile(loadConfig(ctx.load)), file);
+      const [{ loadConfig }, { backupDatabase, sqliteFile }] = await Promise.all([import('../config/load'), import('../admin/backup')]);
+      const loaded = loadConfig(ctx.load);
+      const database = sqliteFile(loaded);
+      await requireExistingDatabase(loaded);
+      const result = backupDatabase(database, file);
       ctx.io.out(`backup written: ${result.file} (${result.bytes} bytes, ${result.accounts} accounts, schema ${result.migrations.at(-1) ?? 'empty'})\n`);
     },
   },
@@ -116,6 +122,7 @@ export const ADMIN_COMMANDS: Command<CliContext>[] = [
     args: FILE_ARG,
     summary: 'replace the SQLite database with FILE (every instance stopped)',
     async run({ positionals: [file] }, ctx) {
+      const [{ loadConfig }, { restoreDatabase, sqliteFile }] = await Promise.all([import('../config/load'), import('../admin/backup')]);
       const result = restoreDatabase(file, sqliteFile(loadConfig(ctx.load)));
       ctx.io.out(`restored ${result.database} from ${file} (${result.accounts} accounts, schema ${result.migrations.at(-1) ?? 'empty'})\n`);
       if (result.previous) ctx.io.out(`the replaced database was kept as ${result.previous}\n`);

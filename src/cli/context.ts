@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { type LoadOptions, type LoadedConfig, loadConfig } from '../config/load';
-import { buildServicesAfterMigration } from '../server';
+import type { LoadOptions, LoadedConfig } from '../config/load';
 import type { Services } from '../services';
-import { createLogger } from '../shared/logger';
-import { sqliteDatabasePath } from '../storage/db';
 import { type CliIo, UsageError } from './command-table';
+
+// The command modules import the service code inside each command (`await import`), so that
+// `--help`, usage errors and `--version` answer without loading the whole server.
 
 /** What every command gets: where to print, how to load the config, how to reach the services. */
 export interface CliContext {
@@ -34,7 +34,8 @@ export const CLI_ACTOR = { name: 'cli' };
  * start, migrate and restore create one. Run elsewhere by mistake, a command
  * would otherwise create an empty database there and report an empty world.
  */
-export function requireExistingDatabase(loaded: LoadedConfig): void {
+export async function requireExistingDatabase(loaded: LoadedConfig): Promise<void> {
+  const { sqliteDatabasePath } = await import('../storage/db');
   const file = sqliteDatabasePath(loaded.config.database, loaded.dataDir);
   if (file !== null && !existsSync(file)) {
     throw new CliFailure(`no database at ${file} (set PORTCULLIS_DATA_DIR or run from the install directory; "portcullis migrate" creates a new one)`);
@@ -47,8 +48,9 @@ export function processContext(load: LoadOptions = {}): CliContext {
     load,
     terminal: process.stdin.isTTY ? process.stdin : undefined,
     async withServices(work) {
+      const [{ loadConfig }, { buildServicesAfterMigration }, { createLogger }] = await Promise.all([import('../config/load'), import('../server'), import('../shared/logger')]);
       const loaded = loadConfig(load);
-      requireExistingDatabase(loaded);
+      await requireExistingDatabase(loaded);
       const services = await buildServicesAfterMigration(loaded, createLogger('warn'));
       try {
         return await work(services);
@@ -67,8 +69,9 @@ function readStdinPassword(): string {
 
 /** Reads one line from a terminal without echoing it. */
 export function promptHidden(question: string, input: NodeJS.ReadStream, output: NodeJS.WritableStream): Promise<string> {
-  output.write(question);
+  // Echo off before the prompt shows: whatever is typed after it stays hidden.
   input.setRawMode(true);
+  output.write(question);
   input.setEncoding('utf8');
   input.resume();
   return new Promise((resolve, reject) => {

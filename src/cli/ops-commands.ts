@@ -1,9 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadConfig } from '../config/load';
-import { startServer } from '../server';
-import { migrateToLatest, openDatabase } from '../storage/db';
 import type { AuditRecord } from '../storage/audit-log';
-import { adminDeps } from '../admin/routes';
 import { NotFoundError } from '../shared/errors';
 import { type Command, UsageError } from './command-table';
 import { CLI_ACTOR, type CliContext } from './context';
@@ -21,6 +17,7 @@ export const SERVER_COMMANDS: Command<CliContext>[] = [
     name: 'start',
     summary: 'start the HTTPS service (creates and migrates the database when needed)',
     async run(_args, ctx) {
+      const [{ loadConfig }, { startServer }] = await Promise.all([import('../config/load'), import('../server')]);
       const running = await startServer(loadConfig(ctx.load));
       const shutdown = (signal: string) => {
         running.services.logger.info({ event: 'stopping', signal }, 'stopping');
@@ -37,6 +34,7 @@ export const SERVER_COMMANDS: Command<CliContext>[] = [
     name: 'migrate',
     summary: 'apply database migrations (creates the database when needed)',
     async run(_args, ctx) {
+      const [{ loadConfig }, { migrateToLatest, openDatabase }] = await Promise.all([import('../config/load'), import('../storage/db')]);
       const loaded = loadConfig(ctx.load);
       const db = openDatabase(loaded.config.database, loaded.dataDir, ctx.load.env);
       try {
@@ -51,6 +49,7 @@ export const SERVER_COMMANDS: Command<CliContext>[] = [
     name: 'config check',
     summary: 'validate the config files; print the effective policy and each value\'s source',
     async run(_args, ctx) {
+      const { loadConfig } = await import('../config/load');
       const loaded = loadConfig(ctx.load);
       const { lockout, password, administrators, accounts } = loaded.config;
       ctx.io.out(`config OK (${loaded.files.length ? loaded.files.join(', ') : 'no files; defaults'})\n`);
@@ -66,6 +65,7 @@ export const OPS_COMMANDS: Command<CliContext>[] = [
     summary: 'active API tokens (never their values), newest first',
     options: { user: { type: 'string', value: 'NAME', help: 'only this account\'s tokens' } },
     async run({ value }, ctx) {
+      const { adminDeps } = await import('../admin/routes');
       await ctx.withServices(async (s) => {
         const { tokens } = await adminDeps(s).tokens.list({ username: value('user'), limit: 10_000 });
         if (tokens.length === 0) ctx.io.out('no active tokens\n');
@@ -80,6 +80,7 @@ export const OPS_COMMANDS: Command<CliContext>[] = [
     args: 'ID',
     summary: 'revoke an API token (its id from token list)',
     async run({ positionals: [id] }, ctx) {
+      const { adminDeps } = await import('../admin/routes');
       await ctx.withServices(async (s) => {
         const tokens = adminDeps(s).tokens;
         const token = await tokens.find(id);

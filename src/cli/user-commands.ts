@@ -1,5 +1,4 @@
-import { accountView } from '../admin/account-views';
-import { ROLES, type Role } from '../storage/accounts-repo';
+import type { Role } from '../storage/accounts-repo';
 import { type Command, UsageError } from './command-table';
 import { CLI_ACTOR, type CliContext, readPassword } from './context';
 
@@ -16,6 +15,7 @@ export const USER_COMMANDS: Command<CliContext>[] = [
     summary: 'create an internal account',
     options: { role: { type: 'string', value: 'admin|user', help: 'role (default user)' }, ...PASSWORD_OPTIONS },
     async run({ positionals: [name], value, flag }, ctx) {
+      const { ROLES } = await import('../storage/accounts-repo');
       const role = (value('role') ?? 'user') as Role;
       if (!ROLES.includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
       const password = await readPassword(ctx, flag('password-stdin'));
@@ -84,6 +84,7 @@ export const USER_COMMANDS: Command<CliContext>[] = [
     args: 'NAME',
     summary: 'one account: role, state, password dates, lockout (as GET /api/v1/accounts/{id})',
     async run({ positionals: [name] }, ctx) {
+      const { accountView } = await import('../admin/account-views');
       await ctx.withServices(async (s) => {
         const account = await s.accountService.requireByUsername(name);
         const view = accountView(account, await s.lockouts.get(account.usernameKey), s.clock.now(), s.policy.get().password.maxAgeDays);

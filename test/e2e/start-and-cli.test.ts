@@ -36,6 +36,7 @@ describe('portcullis start (real process, embedded default)', () => {
       const base = `https://127.0.0.1:${port}`;
 
       // The one-time password is printed once for the operator: never in a log line, never stored in clear.
+      await first.waitFor(/"event":"started"/);
       const logLines = first.output.filter((l) => l.startsWith('{'));
       expect(logLines.length).toBeGreaterThan(0);
       expect(logLines.join('\n')).not.toContain(password);
