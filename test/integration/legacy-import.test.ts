@@ -146,12 +146,16 @@ describe('portcullis import-legacy', () => {
   it('imports administrators only into free MaxAdministratorCount slots and reports the rest', async () => {
     await ctx.addUser('root', 'Admin-Pass-2024', { role: 'admin' });
     const file = csv('admins.csv', `username,md5,role\nboss1,${md5('a')},admin\nboss2,${md5('b')},admin\nboss3,${md5('c')},admin\nworker,${md5('d')},user\n`);
+    // The dry run (reads only, batches of one to carry the free slots across batches) predicts the real run exactly.
+    const predicted = await importLegacyFile(deps(), file, { dryRun: true, batchSize: 1 });
+    expect(await ctx.services.accounts.countAdministrators(false)).toBe(1);
     const report = await importLegacyFile(deps(), file);
     expect(report.imported).toBe(2);
     expect(report.overAdministratorLimit).toEqual([
       { line: 3, username: 'boss2' },
       { line: 4, username: 'boss3' },
     ]);
+    expect([predicted.imported, predicted.skipped, predicted.overAdministratorLimit]).toEqual([report.imported, report.skipped, report.overAdministratorLimit]);
     expect(await ctx.services.accounts.countAdministrators(false)).toBe(2);
   });
 
