@@ -84,11 +84,9 @@ export const USER_COMMANDS: Command<CliContext>[] = [
     args: 'NAME',
     summary: 'one account: role, state, password dates, lockout (as GET /api/v1/accounts/{id})',
     async run({ positionals: [name] }, ctx) {
-      const { accountView } = await import('../admin/account-views');
+      const { accountViewOf } = await import('../admin/handlers/accounts');
       await ctx.withServices(async (s) => {
-        const account = await s.accountService.requireByUsername(name);
-        const view = accountView(account, await s.lockouts.get(account.usernameKey), s.clock.now(), s.policy.get().password.maxAgeDays);
-        const { lockout, ...fields } = view;
+        const { lockout, ...fields } = await accountViewOf(s, await s.accountService.requireByUsername(name));
         for (const [key, value] of Object.entries({ ...fields, ...lockout })) ctx.io.out(`${key}: ${value ?? '-'}\n`);
       });
     },

@@ -16,6 +16,7 @@ import {
   passwordResetSchema,
 } from '../schemas';
 import { type AdminDeps, page } from './context';
+import type { Services } from '../../services';
 
 const IF_MATCH_HEADER = {
   name: 'If-Match',
@@ -33,6 +34,11 @@ export function checkIfMatch(header: string | undefined, current: string): void 
   if (header.trim() === '*') return;
   const tags = header.split(',').map((tag) => tag.trim());
   if (!tags.includes(current)) throw apiError('PRECONDITION_FAILED', `The account is at ETag ${current}; it was changed since you read it. Reload it and try again.`);
+}
+
+/** An account as GET /accounts/{id} shows it (also `portcullis user show`). */
+export async function accountViewOf(services: Services, account: Account) {
+  return accountView(account, await services.lockouts.get(account.usernameKey), services.clock.now(), services.policy.get().password.maxAgeDays);
 }
 
 /**
@@ -65,12 +71,8 @@ export function accountRoutes(deps: AdminDeps): ApiRoute[] {
 function accountRoutesById(deps: AdminDeps): ApiRoute[] {
   const { accountService, lockouts, policy, clock, db } = deps.services;
 
-  async function viewOf(account: Account) {
-    return accountView(account, await lockouts.get(account.usernameKey), clock.now(), policy.get().password.maxAgeDays);
-  }
-
   async function answer(status: number, account: Account, extraHeaders: Record<string, string> = {}): Promise<ApiResult> {
-    return { status, body: await viewOf(account), headers: { ETag: etagOf(account), ...extraHeaders } };
+    return { status, body: await accountViewOf(deps.services, account), headers: { ETag: etagOf(account), ...extraHeaders } };
   }
 
   return [
