@@ -156,54 +156,54 @@ function parseCommandArgs(command: Command<unknown>, argv: string[]): CommandArg
   };
 }
 
-/** The command the leading words select, or a usage error naming the nearest group. */
-function findCommand<Ctx>(commands: readonly Command<Ctx>[], argv: string[]): { command: Command<Ctx>; rest: string[] } {
+type Found<Ctx> = { command: Command<Ctx>; rest: string[] } | { help: string };
+
+/** The command the leading words select, the help asked for, or a usage error naming the nearest group. */
+function findCommand<Ctx>(commands: readonly Command<Ctx>[], argv: string[]): Found<Ctx> {
+  const [group, sub] = argv;
+  if (group === undefined || group === '-h' || group === '--help' || group === 'help') return { help: commandList(commands) };
   let best: { command: Command<Ctx>; rest: string[] } | undefined;
   for (const command of commands) {
     const words = command.name.split(' ');
     if (words.every((w, i) => argv[i] === w) && (!best || words.length > best.command.name.split(' ').length)) best = { command, rest: argv.slice(words.length) };
   }
   if (best) return best;
-  const group = argv[0];
   const inGroup = commands.filter((c) => c.name.startsWith(`${group} `));
   if (inGroup.length === 0) {
     const names = new Set(commands.map((c) => c.name.split(' ')[0]));
-    throw new UsageError(`unknown command "${group}"${suggestion(group, names)}`, commandList(commands));
+    throw new UsageError(`unknown ${group.startsWith('-') ? 'option' : 'command'} "${group}"${suggestion(group, names)}`, commandList(commands));
   }
-  const sub = argv[1];
+  if (sub === '-h' || sub === '--help') return { help: commandList(commands, group) };
   const subs = inGroup.map((c) => c.name.split(' ')[1]);
-  if (sub === '-h' || sub === '--help') throw new HelpRequest(commandList(commands, group));
   const what = sub === undefined ? `${group}: a subcommand is required` : `unknown ${group} command "${sub}"${suggestion(sub, subs)}`;
   throw new UsageError(what, commandList(commands, group));
 }
 
-/** Help asked for: printed on stdout, exit 0. */
-class HelpRequest extends Error {}
-
 /**
- * Runs argv against the table. Returns the exit code; usage mistakes throw
- * UsageError carrying the usage to show; other errors pass through.
+ * Runs argv against the table. Returns the exit code (help: 0); usage
+ * mistakes throw UsageError carrying the usage to show; other errors pass through.
  */
 export async function dispatch<Ctx>(commands: readonly Command<Ctx>[], argv: string[], ctx: Ctx, io: CliIo): Promise<number> {
-  try {
-    if (argv.length === 0 || argv[0] === '-h' || argv[0] === '--help' || argv[0] === 'help') throw new HelpRequest(commandList(commands));
-    const { command, rest } = findCommand(commands, argv);
-    const args = parseCommandArgs(command, rest);
-    if (args.help) throw new HelpRequest(commandHelp(command));
-    const { min, max } = positionalLimits(command.args);
-    if (args.positionals.length < min || args.positionals.length > max) {
-      const expected = command.args ? `expects ${command.args}` : 'takes no arguments';
-      throw new UsageError(`${command.name} ${expected}${args.positionals.length > max ? `; unexpected "${args.positionals[max]}"` : ''}`, commandHelp(command));
-    }
-    try {
-      return (await command.run(args, ctx)) ?? 0;
-    } catch (error) {
-      if (error instanceof UsageError) error.usage ??= commandHelp(command);
-      throw error;
-    }
-  } catch (error) {
-    if (!(error instanceof HelpRequest)) throw error;
-    io.out(`${error.message}\n`);
+  const found = findCommand(commands, argv);
+  if ('help' in found) {
+    io.out(`${found.help}\n`);
     return 0;
+  }
+  const { command, rest } = found;
+  const args = parseCommandArgs(command, rest);
+  if (args.help) {
+    io.out(`${commandHelp(command)}\n`);
+    return 0;
+  }
+  const { min, max } = positionalLimits(command.args);
+  if (args.positionals.length < min || args.positionals.length > max) {
+    const expected = command.args ? `expects ${command.args}` : 'takes no arguments';
+    throw new UsageError(`${command.name} ${expected}${args.positionals.length > max ? `; unexpected "${args.positionals[max]}"` : ''}`, commandHelp(command));
+  }
+  try {
+    return (await command.run(args, ctx)) ?? 0;
+  } catch (error) {
+    if (error instanceof UsageError) error.usage ??= commandHelp(command);
+    throw error;
   }
 }
