@@ -12,6 +12,7 @@ import type { Logger } from './shared/logger';
 import { HOUSEKEEPING_JOB, runHousekeeping } from './ops/housekeeping';
 import { type OpsServer, startOpsServer } from './ops/ops-server';
 import { warmUpStrengthEstimator } from './policy/strength';
+import { VERSION } from './shared/version';
 
 export interface RunningServer {
   services: Services;
@@ -48,6 +49,7 @@ function startHousekeeping(services: Services): () => void {
 function printBanner(print: (line: string) => void, facts: { url: string; services: Services; loaded: LoadedConfig; ops?: OpsServer; tls: TlsMaterial; lock: DatabaseLock | null }): void {
   const { url, services, loaded, ops, tls, lock } = facts;
   print(`Portcullis listening on ${url}/cas/login (TLS ${loaded.config.server.tls.minVersion}+)`);
+  print(`  version: ${VERSION} (Node.js ${process.versions.node})`);
   print(`  database: ${services.db.description}`);
   if (lock) print(`  lock file: ${lock.path}${lock.staleFrom !== null ? ` (taken over from pid ${lock.staleFrom}, no longer running)` : ''}`);
   print(`  health and metrics: ${ops ? `${ops.url}/health/ready, ${ops.url}/metrics` : `${url}/health/ready, ${url}/metrics`}`);

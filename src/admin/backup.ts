@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import type { LoadedConfig } from '../config/load';
 import { InputError } from '../shared/errors';
 import { MIGRATIONS } from '../../migrations';
+import { sqliteDatabasePath } from '../storage/db';
 
 /**
  * Backup and restore of the embedded SQLite database.
@@ -43,8 +44,9 @@ export function sqliteFile(loaded: LoadedConfig): string {
         (db.client === 'postgres' ? 'Use pg_dump and pg_restore.' : 'Use BACKUP DATABASE and RESTORE DATABASE.'),
     );
   }
-  if (db.filename === ':memory:') throw new InputError('The database is in memory; there is nothing to back up.');
-  return path.resolve(loaded.dataDir, db.filename);
+  const file = sqliteDatabasePath(db, loaded.dataDir);
+  if (file === null) throw new InputError('The database is in memory; there is nothing to back up.');
+  return file;
 }
 
 /** Checks a database file is an intact Portcullis database this version can run; returns what it holds. */
@@ -86,7 +88,8 @@ export function backupDatabase(source: string, target: string): BackupResult {
   if (!existsSync(source)) throw new InputError(`There is no database at ${source}.`);
   const file = path.resolve(target);
   if (existsSync(file)) throw new InputError(`${file} already exists; choose a new file name (backups are never overwritten).`);
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  // A mistyped directory must not silently become a new one (where nobody looks for backups).
+  if (!existsSync(path.dirname(file))) throw new InputError(`There is no directory ${path.dirname(file)}; create it first (backup does not create directories).`);
   const partial = `${file}.partial-${process.pid}`;
   rmSync(partial, { force: true });
   const db = new Database(source, { fileMustExist: true });

@@ -240,35 +240,63 @@ export async function importLegacyRows(deps: ImportDeps, rows: LegacyRow[], opti
   return report;
 }
 
+/** The names among these rows that already have an account. */
+async function existingKeys(q: Knex, rows: LegacyRow[]): Promise<Set<string>> {
+  const existing = new Set<string>();
+  for (let i = 0; i < rows.length; i += LOOKUP_CHUNK) {
+    const keys = rows.slice(i, i + LOOKUP_CHUNK).map((r) => r.key);
+    for (const row of await q('accounts').whereIn('username_key', keys).select('username_key')) existing.add(row.username_key as string);
+  }
+  return existing;
+}
+
+type Admission = Omit<ImportReport, 'rows' | 'invalid' | 'dryRun' | 'elapsedMs' | 'imported'> & { fresh: LegacyRow[]; freeSlots: number };
+
+/**
+ * Which rows of a batch are written: names that exist are skipped, and
+ * administrators take the free MaxAdministratorCount slots in file order.
+ * The import and its dry run both decide with this.
+ */
+function admit(batch: LegacyRow[], existing: Set<string>, freeSlots: number): Admission {
+  const admission: Admission = { fresh: [], skipped: [], overAdministratorLimit: [], freeSlots };
+  for (const row of batch) {
+    if (existing.has(row.key)) admission.skipped.push({ line: row.line, username: row.username, reason: 'an account with this name already exists' });
+    else if (row.role !== 'admin') admission.fresh.push(row);
+    else if (admission.freeSlots > 0) {
+      admission.freeSlots--;
+      admission.fresh.push(row);
+    } else admission.overAdministratorLimit.push({ line: row.line, username: row.username });
+  }
+  return admission;
+}
+
+/** What importing these rows would do now, reading only (the dry run). */
+export async function predictLegacyRows(deps: ImportDeps, rows: LegacyRow[], batchSize = 1000): Promise<Omit<ImportReport, 'rows' | 'invalid' | 'dryRun' | 'elapsedMs'>> {
+  const report = { imported: 0, skipped: [] as ImportReport['skipped'], overAdministratorLimit: [] as ImportReport['overAdministratorLimit'] };
+  let freeSlots = deps.policy.get().administrators.maxAdministratorCount - (await new AccountRepository(deps.knex).countAdministrators(false));
+  for (let start = 0; start < rows.length; start += batchSize) {
+    const batch = rows.slice(start, start + batchSize);
+    const admission = admit(batch, await existingKeys(deps.knex, batch), freeSlots);
+    freeSlots = admission.freeSlots;
+    report.imported += admission.fresh.length;
+    report.skipped.push(...admission.skipped);
+    report.overAdministratorLimit.push(...admission.overAdministratorLimit);
+  }
+  return report;
+}
+
 async function importBatch(deps: ImportDeps, batch: LegacyRow[], options: ImportOptions) {
-  const skipped: ImportReport['skipped'] = [];
-  const overAdministratorLimit: ImportReport['overAdministratorLimit'] = [];
   const now = deps.clock.now();
-  const imported = await deps.knex.transaction(async (trx) => {
-    const existing = new Set<string>();
-    for (let i = 0; i < batch.length; i += LOOKUP_CHUNK) {
-      const keys = batch.slice(i, i + LOOKUP_CHUNK).map((r) => r.key);
-      for (const row of await trx('accounts').whereIn('username_key', keys).select('username_key')) existing.add(row.username_key as string);
-    }
-    let fresh = batch.filter((row) => {
-      if (!existing.has(row.key)) return true;
-      skipped.push({ line: row.line, username: row.username, reason: 'an account with this name already exists' });
-      return false;
-    });
-    if (fresh.some((row) => row.role === 'admin')) {
+  const { fresh, skipped, overAdministratorLimit } = await deps.knex.transaction(async (trx) => {
+    const existing = await existingKeys(trx, batch);
+    let freeSlots = 0;
+    if (batch.some((row) => row.role === 'admin' && !existing.has(row.key))) {
       const roster = new AccountRepository(trx);
       await roster.lockAdministratorRoster();
-      let free = deps.policy.get().administrators.maxAdministratorCount - (await roster.countAdministrators(false));
-      fresh = fresh.filter((row) => {
-        if (row.role !== 'admin') return true;
-        if (free > 0) {
-          free--;
-          return true;
-        }
-        overAdministratorLimit.push({ line: row.line, username: row.username });
-        return false;
-      });
+      freeSlots = deps.policy.get().administrators.maxAdministratorCount - (await roster.countAdministrators(false));
     }
+    const admission = admit(batch, existing, freeSlots);
+    const fresh = admission.fresh;
     for (let i = 0; i < fresh.length; i += INSERT_CHUNK) {
       // Multi-row inserts straight into the accounts table: one statement per
       // hundred rows instead of an insert-and-reread per account.
@@ -301,9 +329,9 @@ async function importBatch(deps: ImportDeps, batch: LegacyRow[], options: Import
       })),
       now,
     );
-    return fresh.length;
+    return admission;
   });
-  return { imported, skipped, overAdministratorLimit };
+  return { imported: fresh.length, skipped, overAdministratorLimit };
 }
 
 /** Reads, checks and (unless a dry run, or invalid rows without skipInvalid) imports a CSV file. */
@@ -311,7 +339,8 @@ export async function importLegacyFile(deps: ImportDeps, file: string, options: 
   const started = process.hrtime.bigint();
   const { rows, invalid, total } = await readLegacyCsv(createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 }));
   const refuse = invalid.length > 0 && !options.skipInvalid;
-  const done = options.dryRun || refuse ? { imported: 0, skipped: [], overAdministratorLimit: [] } : await importLegacyRows(deps, rows, options);
+  const nothing = { imported: 0, skipped: [], overAdministratorLimit: [] };
+  const done = refuse ? nothing : options.dryRun ? await predictLegacyRows(deps, rows, options.batchSize) : await importLegacyRows(deps, rows, options);
   if (!options.dryRun && !refuse) {
     await new AuditLog(deps.knex).append(
       { event: 'legacy_import', outcome: 'info', actor: 'cli', details: { file: options.fileLabel ?? null, rows: total, imported: done.imported, skipped: done.skipped.length, overAdministratorLimit: done.overAdministratorLimit.length, invalid: invalid.length } },

@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { z } from 'zod';
-import { packageRoot } from '../shared/package-root';
+import { VERSION } from '../shared/version';
 import { PROBLEM_BASE } from '../http/error-handler';
 import { API_ERRORS } from './error-codes';
 import type { ApiRoute } from './route-kit';
@@ -94,14 +92,6 @@ function errorStatuses(route: ApiRoute): number[] {
   return [...statuses].sort((a, b) => a - b);
 }
 
-function version(): string {
-  try {
-    return (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}
-
 /** The OpenAPI 3.1 document for a route table: generated from the same zod schemas the router validates with. */
 export function buildOpenApi(routes: ApiRoute[]): OpenApiDocument {
   const collector = new SchemaCollector();
@@ -145,7 +135,7 @@ export function buildOpenApi(routes: ApiRoute[]): OpenApiDocument {
     openapi: '3.1.0',
     info: {
       title: 'Portcullis administration API',
-      version: version(),
+      version: VERSION,
       description:
         'Administration of Portcullis over HTTPS. Authenticate with POST /tokens, then send "Authorization: Bearer <token>". ' +
         'Errors are application/problem+json (RFC 9457); their `type` is one of: ' + problemTypes.join(', ') + '.',

@@ -100,6 +100,11 @@ function idParam(description: string) {
 
 export const accountIdParams = z.strictObject({ id: idParam('Account id.') });
 
+/** An account named by its username (the /accounts/by-name/{username} twins of the /accounts/{id} calls). */
+export const accountNameParams = z.strictObject({
+  username: username.meta({ description: 'Username (compared ignoring case, as at sign-in).' }),
+});
+
 export const tokenIdParams = z.strictObject({
   id: z.string().regex(/^tok_[A-Za-z0-9]{16,28}$/).meta({ description: 'Token id (tok_...), not the token itself.' }),
 });
@@ -321,6 +326,13 @@ export const policySchema = z
       .meta({ description: 'The breached-password filter in force (null: none imported); reloaded on SIGHUP.' }),
   })
   .meta({ id: 'Policy', description: 'The policy in force now. Change it in the config files (reloaded without a restart), not here.' });
+
+export const versionSchema = z
+  .object({
+    version: z.string().meta({ description: 'The Portcullis release (package.json version).' }),
+    node: z.string().meta({ description: 'The Node.js version running it.' }),
+  })
+  .meta({ id: 'Version' });
 
 export const statsSchema = z
   .object({

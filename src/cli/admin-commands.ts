@@ -1,44 +1,7 @@
 import path from 'node:path';
-import { type LoadOptions, loadConfig } from '../config/load';
-import { LivePolicySource } from '../config/live-policy';
-import { type ImportReport, importLegacyFile } from '../admin/legacy-import';
-import { backupDatabase, restoreDatabase, sqliteFile } from '../admin/backup';
-import { migrateToLatest, openDatabase } from '../storage/db';
-import { InputError } from '../shared/errors';
-import { createLogger } from '../shared/logger';
-import { systemClock } from '../shared/clock';
-
-export const ADMIN_USAGE = `  import-legacy FILE [--dry-run] [--skip-invalid] [--verbose]
-                                          import NEC CAS accounts from CSV (columns: username, md5,
-                                          display_name, email, role, enabled; header in any order)
-  backup FILE                             copy the SQLite database to FILE (online, consistent)
-  restore FILE                            replace the SQLite database with FILE (service stopped)`;
-
-export interface CliIo {
-  out(text: string): void;
-  err(text: string): void;
-  /** Whether progress may be drawn (stderr is a terminal). */
-  interactive: boolean;
-}
-
-const processIo: CliIo = {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
-  interactive: Boolean(process.stderr.isTTY),
-};
-
-function singleFile(command: string, args: string[], flags: string[]): { file: string; flags: Set<string> } {
-  const given = new Set<string>();
-  const positional: string[] = [];
-  for (const arg of args) {
-    if (arg.startsWith('--')) {
-      if (!flags.includes(arg)) throw new InputError(`${command}: unknown option ${arg} (known: ${flags.join(', ') || 'none'})`);
-      given.add(arg);
-    } else positional.push(arg);
-  }
-  if (positional.length !== 1) throw new InputError(`usage: portcullis ${command} FILE${flags.length ? ` [${flags.join('] [')}]` : ''}`);
-  return { file: path.resolve(positional[0]), flags: given };
-}
+import type { ImportReport } from '../admin/legacy-import';
+import type { CliIo, Command } from './command-table';
+import { type CliContext, requireExistingDatabase } from './context';
 
 /** A progress bar on a terminal; nothing otherwise (logs and pipes stay clean). */
 function progressBar(io: CliIo): { update(done: number, total: number): void; finish(): void } {
@@ -76,9 +39,10 @@ export function formatImportReport(report: ImportReport, maxAdministrators: numb
     lines.push(`invalid rows: ${report.invalid.length}`);
     list(report.invalid, (p) => `line ${p.line}: ${p.message}`);
   }
-  const nothing = report.dryRun || (report.invalid.length > 0 && report.imported === 0 && report.skipped.length === 0);
-  if (nothing) {
-    lines.push(report.dryRun ? `dry run: ${report.rows} rows read, nothing written` : 'nothing imported: fix the invalid rows, or pass --skip-invalid to import the others');
+  const refused = report.invalid.length > 0 && report.imported === 0 && report.skipped.length === 0 && report.overAdministratorLimit.length === 0;
+  if (report.dryRun) lines.push(`dry run: ${report.rows} rows read, nothing written${refused ? '' : '; the import would give:'}`);
+  if (refused) {
+    lines.push(`nothing ${report.dryRun ? 'would be ' : ''}imported: fix the invalid rows, or pass --skip-invalid to import the others`);
     return `${lines.join('\n')}\n`;
   }
   lines.push(`imported: ${report.imported}`);
@@ -90,47 +54,79 @@ export function formatImportReport(report: ImportReport, maxAdministrators: numb
   return `${lines.join('\n')}\n`;
 }
 
-async function importLegacy(args: string[], io: CliIo, options: LoadOptions): Promise<number> {
-  const { file, flags } = singleFile('import-legacy', args, ['--dry-run', '--skip-invalid', '--verbose']);
-  const loaded = loadConfig(options);
-  const db = openDatabase(loaded.config.database, loaded.dataDir, options.env);
-  try {
-    await migrateToLatest(db.knex);
-    const policy = new LivePolicySource({ configDir: loaded.configDir, dataDir: loaded.dataDir, env: options.env }, loaded, createLogger('warn'));
-    const bar = progressBar(io);
-    const report = await importLegacyFile({ knex: db.knex, policy, clock: systemClock }, file, {
-      dryRun: flags.has('--dry-run'),
-      skipInvalid: flags.has('--skip-invalid'),
-      fileLabel: path.basename(file),
-      onProgress: (done, total) => bar.update(done, total),
-    });
-    bar.finish();
-    io.out(formatImportReport(report, policy.get().administrators.maxAdministratorCount, flags.has('--verbose')));
-    return report.invalid.length > 0 && !flags.has('--skip-invalid') ? 1 : 0;
-  } finally {
-    await db.knex.destroy();
-  }
+/** Exit code of an import: 1 when any row was (or would be) refused, so scripts notice. */
+export function importExitCode(report: ImportReport, skipInvalid: boolean): number {
+  return (report.invalid.length > 0 && !skipInvalid) || report.overAdministratorLimit.length > 0 ? 1 : 0;
 }
 
-/**
- * `import-legacy`, `backup` and `restore`. Returns the exit code; usage and
- * input problems throw InputError (main prints the message).
- */
-export async function adminCommand(command: string, args: string[], io: CliIo = processIo, options: LoadOptions = {}): Promise<number> {
-  if (command === 'import-legacy') return importLegacy(args, io, options);
-  if (command === 'backup') {
-    const { file } = singleFile('backup', args, []);
-    const result = backupDatabase(sqliteFile(loadConfig(options)), file);
-    io.out(`backup written: ${result.file} (${result.bytes} bytes, ${result.accounts} accounts, schema ${result.migrations.at(-1) ?? 'empty'})\n`);
-    return 0;
-  }
-  if (command === 'restore') {
-    const { file } = singleFile('restore', args, []);
-    const result = restoreDatabase(file, sqliteFile(loadConfig(options)));
-    io.out(`restored ${result.database} from ${file} (${result.accounts} accounts, schema ${result.migrations.at(-1) ?? 'empty'})\n`);
-    if (result.previous) io.out(`the replaced database was kept as ${result.previous}\n`);
-    io.out('newer migrations, if any, are applied when Portcullis starts (or run: portcullis migrate)\n');
-    return 0;
-  }
-  throw new InputError(`unknown command "${command}"`);
-}
+const FILE_ARG = 'FILE';
+
+/** `import-legacy`, `backup` and `restore`. */
+export const ADMIN_COMMANDS: Command<CliContext>[] = [
+  {
+    name: 'import-legacy',
+    args: FILE_ARG,
+    summary: 'import NEC CAS accounts from CSV (see the README: Legacy import)',
+    details: 'columns: username, md5, display_name, email, role, enabled (header in any order)\nexits 1 when any row is refused (invalid, or over the administrator limit); the summary lists them',
+    options: {
+      'dry-run': { type: 'boolean', help: 'check the file and predict the outcome; write nothing' },
+      'skip-invalid': { type: 'boolean', help: 'import the valid rows even when others are invalid' },
+      verbose: { type: 'boolean', help: 'list every skipped or refused row' },
+    },
+    async run({ positionals: [given], flag }, ctx) {
+      const file = path.resolve(given);
+      const [{ loadConfig }, { LivePolicySource }, { importLegacyFile }, { migrateToLatest, openDatabase }, { createLogger }, { systemClock }] = await Promise.all([
+        import('../config/load'),
+        import('../config/live-policy'),
+        import('../admin/legacy-import'),
+        import('../storage/db'),
+        import('../shared/logger'),
+        import('../shared/clock'),
+      ]);
+      const loaded = loadConfig(ctx.load);
+      await requireExistingDatabase(loaded);
+      const db = openDatabase(loaded.config.database, loaded.dataDir, ctx.load.env);
+      try {
+        await migrateToLatest(db.knex);
+        const policy = new LivePolicySource({ configDir: loaded.configDir, dataDir: loaded.dataDir, env: ctx.load.env }, loaded, createLogger('warn'));
+        const bar = progressBar(ctx.io);
+        const report = await importLegacyFile({ knex: db.knex, policy, clock: systemClock }, file, {
+          dryRun: flag('dry-run'),
+          skipInvalid: flag('skip-invalid'),
+          fileLabel: path.basename(file),
+          onProgress: (done, total) => bar.update(done, total),
+        });
+        bar.finish();
+        ctx.io.out(formatImportReport(report, policy.get().administrators.maxAdministratorCount, flag('verbose')));
+        return importExitCode(report, flag('skip-invalid'));
+      } finally {
+        await db.knex.destroy();
+      }
+    },
+  },
+  {
+    name: 'backup',
+    args: FILE_ARG,
+    summary: 'copy the SQLite database to FILE (online, consistent; FILE must be new, its directory must exist)',
+    async run({ positionals: [file] }, ctx) {
+      const [{ loadConfig }, { backupDatabase, sqliteFile }] = await Promise.all([import('../config/load'), import('../admin/backup')]);
+      const loaded = loadConfig(ctx.load);
+      const database = sqliteFile(loaded);
+      await requireExistingDatabase(loaded);
+      const result = backupDatabase(database, file);
+      ctx.io.out(`backup written: ${result.file} (${result.bytes} bytes, ${result.accounts} accounts, schema ${result.migrations.at(-1) ?? 'empty'})\n`);
+    },
+  },
+  {
+    name: 'restore',
+    args: FILE_ARG,
+    summary: 'replace the SQLite database with FILE (every instance stopped)',
+    async run({ positionals: [file] }, ctx) {
+      const [{ loadConfig }, { restoreDatabase, sqliteFile }] = await Promise.all([import('../config/load'), import('../admin/backup')]);
+      const result = restoreDatabase(file, sqliteFile(loadConfig(ctx.load)));
+      ctx.io.out(`restored ${result.database} from ${file} (${result.accounts} accounts, schema ${result.migrations.at(-1) ?? 'empty'})\n`);
+      if (result.previous) ctx.io.out(`the replaced database was kept as ${result.previous}\n`);
+      ctx.io.out('newer migrations, if any, are applied when Portcullis starts (or run: portcullis migrate)\n');
+    },
+  },
+];

@@ -5,10 +5,8 @@ import { writeFilterAtomically } from '../policy/breached-filter';
 import { BreachedFilterSource, type FilterInfo, breachedFilterPath } from '../policy/breached-filter-source';
 import { importBreachedCorpus, measureFalsePositiveRate } from '../policy/breached-import';
 import { InputError } from '../shared/errors';
-
-export const PASSWORDS_USAGE = `  passwords import-breached FILE [--top N] [--fp-rate R]
-                                          build the breached-password filter from a corpus
-                                          (SHA-1[:count] lines or plain passwords); default R 0.001`;
+import { type Command, UsageError } from './command-table';
+import type { CliContext } from './context';
 
 /** A usage mistake: main.ts prints it on one line and exits 2. */
 export class PasswordsUsageError extends InputError {}
@@ -71,11 +69,26 @@ async function importBreached(argv: string[], print: (line: string) => void): Pr
   print('  running instances pick it up on SIGHUP (or at their next start)');
 }
 
-export async function passwordsCommand(argv: string[], print = (line: string) => process.stdout.write(`${line}\n`)): Promise<void> {
-  const [sub, ...rest] = argv;
-  if (sub === 'import-breached') return importBreached(rest, print);
-  throw new PasswordsUsageError(`unknown passwords command "${sub ?? ''}"\n${PASSWORDS_USAGE}`);
-}
+/** `portcullis passwords …` (src/cli/command-table.ts). */
+export const PASSWORDS_COMMANDS: Command<CliContext>[] = [
+  {
+    name: 'passwords import-breached',
+    args: 'FILE',
+    summary: 'build the breached-password filter from a corpus (SHA-1[:count] lines or plain passwords)',
+    options: {
+      top: { type: 'string', value: 'N', help: 'keep the N most frequent (by count)' },
+      'fp-rate': { type: 'string', value: 'R', help: 'false-positive rate to size for (default 0.001)' },
+    },
+    async run({ positionals: [file], value }, ctx) {
+      const argv = [file, ...(value('top') !== undefined ? ['--top', value('top') as string] : []), ...(value('fp-rate') !== undefined ? ['--fp-rate', value('fp-rate') as string] : [])];
+      try {
+        await importBreached(argv, (line) => ctx.io.out(`${line}\n`));
+      } catch (error) {
+        throw error instanceof PasswordsUsageError ? new UsageError(error.message) : error;
+      }
+    },
+  },
+];
 
 /** For `config check`: the filter the service would load (verified), or why it cannot. */
 export async function breachedFilterSummary(dataDir: string, configured: string | undefined): Promise<FilterInfo | { file: string; status: string }> {

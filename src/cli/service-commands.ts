@@ -1,39 +1,48 @@
+import type { RegisteredService, ServiceChanges } from '../cas/service-registry';
+import { NotFoundError } from '../shared/errors';
 import type { Services } from '../services';
-import type { RegisteredService, ServiceInput } from '../cas/service-registry';
-import { InputError, NotFoundError } from '../shared/errors';
+import { type CliOption, type Command, type CommandArgs, UsageError } from './command-table';
+import type { CliContext } from './context';
 
-export const SERVICE_USAGE = `  service add NAME --url URL [--description TEXT] [--order N] [--attributes a,b,...]
-              [--proxy-callback PATTERN] [--accept-proxy-tickets] [--logout-url URL] [--no-single-logout] [--disabled]
-  service list
-  service remove NAME
-    URL is an exact URL, or a pattern with * (within one path segment) and ** (anything),
-    allowed only after the host: https://app.example.org/** (see docs: service patterns)`;
+const PATTERN_HELP = [
+  'URL is an exact URL, or a pattern with * (within one path segment) and ** (anything),',
+  'allowed only after the host: https://app.example.org/** (see the README: Registered services)',
+].join('\n');
 
-type WithServices = <T>(work: (services: Services) => Promise<T>) => Promise<T>;
+/** Options that set a field, shared by `service add` and `service update`. */
+const FIELD_OPTIONS: Record<string, CliOption> = {
+  url: { type: 'string', value: 'URL', help: 'service URL or pattern' },
+  description: { type: 'string', value: 'TEXT', help: 'free text' },
+  order: { type: 'string', value: 'N', help: 'evaluation order of patterns (lower first; default 0)' },
+  attributes: { type: 'string', value: 'a,b,...', help: 'released attribute names' },
+  'proxy-callback': { type: 'string', value: 'PATTERN', help: 'https pattern a pgtUrl must match (empty: no proxying)' },
+  'logout-url': { type: 'string', value: 'URL', help: 'where single-logout goes (empty: the service URL)' },
+  'accept-proxy-tickets': { type: 'boolean', help: 'proxy tickets may be issued for this service' },
+  'no-single-logout': { type: 'boolean', help: 'no single-logout notification' },
+};
 
-const VALUE_FLAGS = ['url', 'description', 'order', 'attributes', 'proxy-callback', 'logout-url'];
-const SWITCHES = ['accept-proxy-tickets', 'no-single-logout', 'disabled'];
-
-function parse(args: string[]): { positional: string[]; values: Map<string, string>; switches: Set<string> } {
-  const positional: string[] = [];
-  const values = new Map<string, string>();
-  const switches = new Set<string>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (!arg.startsWith('--')) {
-      positional.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq < 0 ? undefined : eq);
-    if (VALUE_FLAGS.includes(name)) {
-      const value = eq < 0 ? args[++i] : arg.slice(eq + 1);
-      if (value === undefined) throw new InputError(`--${name} needs a value`);
-      values.set(name, value);
-    } else if (SWITCHES.includes(name) && eq < 0) switches.add(name);
-    else throw new InputError(`unknown option --${name}\n${SERVICE_USAGE}`);
+/** The fields the given options set; absent options change nothing. */
+function changesFrom({ value, flag }: CommandArgs): ServiceChanges {
+  const changes: ServiceChanges = {};
+  const text = value;
+  const url = text('url');
+  if (url !== undefined) changes.serviceUrl = url;
+  const description = text('description');
+  if (description !== undefined) changes.description = description || null;
+  const order = text('order');
+  if (order !== undefined) {
+    if (!/^-?\d+$/.test(order)) throw new UsageError('--order must be an integer');
+    changes.evaluationOrder = Number(order);
   }
-  return { positional, values, switches };
+  const attributes = text('attributes');
+  if (attributes !== undefined) changes.releasedAttributes = attributes.split(',').map((a) => a.trim()).filter((a) => a.length > 0);
+  const proxyCallback = text('proxy-callback');
+  if (proxyCallback !== undefined) changes.proxyCallback = proxyCallback || null;
+  const logoutUrl = text('logout-url');
+  if (logoutUrl !== undefined) changes.logoutUrl = logoutUrl || null;
+  if (flag('accept-proxy-tickets')) changes.acceptsProxyTickets = true;
+  if (flag('no-single-logout')) changes.logoutType = 'none';
+  return changes;
 }
 
 function describe(s: RegisteredService): string {
@@ -50,47 +59,102 @@ function describe(s: RegisteredService): string {
   return parts.join('\t');
 }
 
-/** `portcullis service add|list|remove`: the registered CAS applications. */
-export async function serviceCommand(args: string[], withServices: WithServices, print: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<void> {
-  const [sub, ...rest] = args;
-  const { positional, values, switches } = parse(rest);
-  if (sub === 'list') {
-    await withServices(async (s) => {
-      const services = await s.serviceRegistry.list();
-      if (services.length === 0) print('no services registered; add one with: portcullis service add NAME --url URL');
-      for (const service of services) print(describe(service));
-    });
-    return;
-  }
-  const name = positional[0];
-  if (!name) throw new InputError(`service ${sub ?? ''}: NAME is required\n${SERVICE_USAGE}`);
-  if (sub === 'add') {
-    const url = values.get('url');
-    if (!url) throw new InputError('service add: --url is required');
-    const order = values.get('order');
-    if (order !== undefined && !/^-?\d+$/.test(order)) throw new InputError('--order must be an integer');
-    const input: ServiceInput = {
-      name,
-      serviceUrl: url,
-      description: values.get('description') ?? null,
-      evaluationOrder: order === undefined ? 0 : Number(order),
-      enabled: !switches.has('disabled'),
-      proxyCallback: values.get('proxy-callback') ?? null,
-      acceptsProxyTickets: switches.has('accept-proxy-tickets'),
-      releasedAttributes: (values.get('attributes') ?? '').split(',').map((a) => a.trim()).filter((a) => a.length > 0),
-      logoutType: switches.has('no-single-logout') ? 'none' : 'back_channel',
-      logoutUrl: values.get('logout-url') ?? null,
-    };
-    await withServices(async (s) => {
-      const created = await s.serviceRegistry.create(input);
-      print(`registered ${describe(created)}`);
-    });
-  } else if (sub === 'remove') {
-    await withServices(async (s) => {
-      const service = await s.serviceRegistry.findByName(name);
-      if (!service) throw new NotFoundError(`no service named "${name}"`);
-      await s.serviceRegistry.delete(service.id);
-      print(`removed ${service.name}`);
-    });
-  } else throw new InputError(`unknown service command "${sub}"\n${SERVICE_USAGE}`);
+async function requireService(s: Services, name: string): Promise<RegisteredService> {
+  const service = await s.serviceRegistry.findByName(name);
+  if (!service) throw new NotFoundError(`no service named "${name}"`);
+  return service;
 }
+
+/** Turning a switch on or off, for `service update`. */
+function switches(args: CommandArgs): ServiceChanges {
+  const pairs = [
+    ['enable', 'disable', 'enabled'],
+    ['accept-proxy-tickets', 'refuse-proxy-tickets', 'acceptsProxyTickets'],
+  ] as const;
+  const changes: ServiceChanges = {};
+  for (const [on, off, field] of pairs) {
+    if (args.flag(on) && args.flag(off)) throw new UsageError(`--${on} and --${off} contradict each other`);
+    if (args.flag(on) || args.flag(off)) changes[field] = args.flag(on);
+  }
+  if (args.flag('single-logout') && args.flag('no-single-logout')) throw new UsageError('--single-logout and --no-single-logout contradict each other');
+  if (args.flag('single-logout')) changes.logoutType = 'back_channel';
+  return changes;
+}
+
+/** `portcullis service …`: the registered CAS applications. */
+export const SERVICE_COMMANDS: Command<CliContext>[] = [
+  {
+    name: 'service add',
+    args: 'NAME',
+    summary: 'register a CAS service (an application allowed to receive tickets)',
+    details: PATTERN_HELP,
+    options: { ...FIELD_OPTIONS, disabled: { type: 'boolean', help: 'register it disabled' } },
+    async run(args, ctx) {
+      const changes = changesFrom(args);
+      if (changes.serviceUrl === undefined) throw new UsageError('service add: --url is required');
+      const input = { evaluationOrder: 0, releasedAttributes: [], logoutType: 'back_channel' as const, ...changes, name: args.positionals[0], serviceUrl: changes.serviceUrl, enabled: !args.flag('disabled') };
+      await ctx.withServices(async (s) => ctx.io.out(`registered ${describe(await s.serviceRegistry.create(input))}\n`));
+    },
+  },
+  {
+    name: 'service update',
+    args: 'NAME',
+    summary: 'change a registered service (only the options given)',
+    details: PATTERN_HELP,
+    options: {
+      ...FIELD_OPTIONS,
+      name: { type: 'string', value: 'NEW-NAME', help: 'rename it' },
+      enable: { type: 'boolean', help: 'enable it' },
+      disable: { type: 'boolean', help: 'disable it (it gets no more tickets)' },
+      'refuse-proxy-tickets': { type: 'boolean', help: 'no proxy tickets for this service' },
+      'single-logout': { type: 'boolean', help: 'notify it on single logout' },
+    },
+    async run(args, ctx) {
+      const changes = { ...changesFrom(args), ...switches(args) };
+      const rename = args.value('name');
+      if (rename !== undefined) changes.name = rename;
+      if (Object.keys(changes).length === 0) throw new UsageError('service update: nothing to change (give at least one option)');
+      await ctx.withServices(async (s) => {
+        const current = await requireService(s, args.positionals[0]);
+        ctx.io.out(`updated ${describe(await s.serviceRegistry.update(current.id, changes, current.version))}\n`);
+      });
+    },
+  },
+  {
+    name: 'service list',
+    summary: 'list registered services in evaluation order (tab-separated)',
+    async run(_args, ctx) {
+      await ctx.withServices(async (s) => {
+        const services = await s.serviceRegistry.list();
+        if (services.length === 0) ctx.io.out('no services registered; add one with: portcullis service add NAME --url URL\n');
+        for (const service of services) ctx.io.out(`${describe(service)}\n`);
+      });
+    },
+  },
+  {
+    name: 'service show',
+    args: 'NAME',
+    summary: 'one registered service, field by field',
+    async run({ positionals: [name] }, ctx) {
+      await ctx.withServices(async (s) => {
+        const service = await requireService(s, name);
+        for (const [key, value] of Object.entries(service)) {
+          const shown = Array.isArray(value) ? value.join(',') : key.endsWith('At') ? new Date(value as number).toISOString() : value;
+          ctx.io.out(`${key}: ${shown === null || shown === '' ? '-' : shown}\n`);
+        }
+      });
+    },
+  },
+  {
+    name: 'service remove',
+    args: 'NAME',
+    summary: 'remove a registered service (it gets no more tickets)',
+    async run({ positionals: [name] }, ctx) {
+      await ctx.withServices(async (s) => {
+        const service = await requireService(s, name);
+        await s.serviceRegistry.delete(service.id);
+        ctx.io.out(`removed ${service.name}\n`);
+      });
+    },
+  },
+];

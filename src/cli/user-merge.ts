@@ -2,16 +2,6 @@ import type { Services } from '../services';
 import { ConflictError, InputError } from '../shared/errors';
 import { AccountMergeStore } from '../storage/account-merge-store';
 
-export const MERGE_USAGE = `  user merge FROM INTO                    move FROM's API tokens to INTO, end FROM's sessions, delete FROM
-                                          (folds a duplicate account into the canonical one; audited under both names)`;
-
-const processIo = {
-  out: (text: string) => process.stdout.write(text),
-  err: (text: string) => process.stderr.write(text),
-};
-
-type WithServices = <T>(work: (services: Services) => Promise<T>) => Promise<T>;
-
 export interface MergeReport {
   from: string;
   into: string;
@@ -47,15 +37,4 @@ export async function mergeAccounts(services: Services, fromName: string, intoNa
   await services.audit.append({ event: 'account_merged', outcome: 'success', username: from.username, actor: actor.name, details: { into: into.username, fromSource: from.source, ...roles, ...counts } }, now);
   await services.audit.append({ event: 'account_merged', outcome: 'success', username: into.username, actor: actor.name, details: { from: from.username, fromSource: from.source, ...roles, ...counts } }, now);
   return { from: from.username, into: into.username, ...counts };
-}
-
-/** `portcullis user merge FROM INTO`; returns the exit code (2 for usage errors, one line on stderr). */
-export async function userMergeCommand(args: string[], withServices: WithServices, io: { out(text: string): void; err(text: string): void } = processIo): Promise<number> {
-  if (args.length !== 2 || args.some((a) => a.startsWith('--'))) {
-    io.err('portcullis: usage: portcullis user merge FROM INTO\n');
-    return 2;
-  }
-  const report = await withServices((services) => mergeAccounts(services, args[0], args[1], { name: 'cli' }));
-  io.out(`merged ${report.from} into ${report.into}: ${report.sessionsEnded} sessions ended, ${report.tokensMoved} API tokens moved, ${report.tokensRevoked} revoked; ${report.from} deleted\n`);
-  return 0;
 }

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AuditEvent } from '../storage/audit-log';
+import { VERSION } from '../shared/version';
 
 /**
  * What the CAS protocol code reports. Ticket issuing is counted by the ticket
@@ -62,6 +63,7 @@ export class Metrics implements CasMetrics {
     });
     this.mfaAttempts = new Counter({ name: 'portcullis_mfa_attempts_total', help: 'Second-factor checks by factor and outcome.', labelNames: ['factor', 'outcome'], registers });
     this.jobRuns = new Counter({ name: 'portcullis_background_job_runs_total', help: 'Background job runs on this instance (skipped = another instance holds the lease).', labelNames: ['job', 'outcome'], registers });
+    new Gauge({ name: 'portcullis_build_info', help: 'Always 1; the version label names the Portcullis release running.', labelNames: ['version'], registers }).set({ version: VERSION }, 1);
     const activeSessions = options.activeSessions;
     if (activeSessions) {
       new Gauge({

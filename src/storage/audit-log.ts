@@ -23,6 +23,8 @@ export interface AuditQuery {
   event?: string;
   from?: number;
   to?: number;
+  /** Only events after this id, oldest first (following the trail); otherwise newest first. */
+  afterId?: number;
   offset?: number;
   limit?: number;
 }
@@ -68,8 +70,9 @@ export class AuditLog {
     if (q.event) base.where('event', q.event);
     if (q.from !== undefined) base.where('at', '>=', q.from);
     if (q.to !== undefined) base.where('at', '<', q.to);
+    if (q.afterId !== undefined) base.where('id', '>', q.afterId);
     const [count] = await base.clone().count<{ n: number | string }[]>({ n: '*' });
-    const rows = await base.orderBy('id', 'desc').offset(q.offset ?? 0).limit(q.limit ?? 50);
+    const rows = await base.orderBy('id', q.afterId === undefined ? 'desc' : 'asc').offset(q.offset ?? 0).limit(q.limit ?? 50);
     return {
       total: Number(count?.n ?? 0),
       events: rows.map((r: Record<string, unknown>) => ({

@@ -81,11 +81,17 @@ export function knexClient(db: Knex | Knex.QueryBuilder): unknown {
 const QUIET = () => undefined;
 const KNEX_LOG = { warn: QUIET, error: QUIET, deprecate: QUIET, debug: QUIET };
 
+/** The file of an embedded SQLite database, or null (in memory, or another database). */
+export function sqliteDatabasePath(db: Config['database'], dataDir: string): string | null {
+  if (db.client !== 'sqlite' || db.filename === ':memory:') return null;
+  return path.resolve(dataDir, db.filename);
+}
+
 /** The knex options for a config; exported so tests can compile SQL for a dialect offline. */
 export function knexOptions(db: Config['database'], dataDir: string, env: NodeJS.ProcessEnv = process.env): { options: Knex.Config; description: string } {
   const password = databasePassword(db, env);
   if (db.client === 'sqlite') {
-    const filename = db.filename === ':memory:' ? ':memory:' : path.resolve(dataDir, db.filename);
+    const filename = sqliteDatabasePath(db, dataDir) ?? ':memory:';
     if (filename !== ':memory:') ensureSqliteWritable(filename);
     return {
       description: `sqlite ${filename}`,

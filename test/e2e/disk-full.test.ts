@@ -2,7 +2,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, unlinkSync, writeSync } fr
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { ServerProcess, requireBuild } from '../support/process';
+import { CLI, ServerProcess, requireBuild } from '../support/process';
 
 /** Appends to `file` until the file system says it is full (ENOSPC). */
 function fillUp(file: string): void {
@@ -30,7 +30,7 @@ describe('a real full disk under a running SQLite service', () => {
     const launcher = ['unshare', '--map-root-user', '--mount', 'sh', '-c', 'mount -t tmpfs -o size=16m tmpfs "$0" && exec "$@"', dataDir];
     const server = new ServerProcess(
       { PORTCULLIS_PORT: '0', PORTCULLIS_HOST: '127.0.0.1', PORTCULLIS_OPS_HOST: '127.0.0.1', PORTCULLIS_OPS_PORT: '0', PORTCULLIS_DATA_DIR: dataDir, PORTCULLIS_CONFIG_DIR: configDir },
-      launcher,
+      [...launcher, process.execPath, CLI, 'start'],
     );
     try {
       const url = (await server.waitFor(/listening on (https:\/\/127\.0\.0\.1:\d+)/))[1];

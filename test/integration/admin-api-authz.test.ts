@@ -24,6 +24,12 @@ const EXPECTED_ACCESS: Record<string, Who> = {
   'POST /accounts/{id}/password': 'admin',
   'POST /accounts/{id}/unlock': 'admin',
   'GET /accounts/{id}/lockout': 'admin',
+  'GET /accounts/by-name/{username}': 'admin',
+  'PATCH /accounts/by-name/{username}': 'admin',
+  'DELETE /accounts/by-name/{username}': 'admin',
+  'POST /accounts/by-name/{username}/password': 'admin',
+  'POST /accounts/by-name/{username}/unlock': 'admin',
+  'GET /accounts/by-name/{username}/lockout': 'admin',
   'GET /services': 'admin',
   'POST /services': 'admin',
   'GET /services/{id}': 'admin',
@@ -32,6 +38,7 @@ const EXPECTED_ACCESS: Record<string, Who> = {
   'GET /audit': 'admin',
   'GET /policy': 'admin',
   'GET /stats': 'admin',
+  'GET /version': 'admin',
   'GET /openapi.json': 'public',
 };
 

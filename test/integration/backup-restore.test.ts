@@ -5,7 +5,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import request from 'supertest';
 import { CLI, ServerProcess, requireBuild, runCli } from '../support/process';
-import { adminCommand } from '../../src/cli/admin-commands';
+import { runInProcess, testCliContext } from '../support/cli';
+import { UsageError } from '../../src/cli/command-table';
 import { backupDatabase, inspectDatabase, restoreDatabase } from '../../src/admin/backup';
 
 function freshDirs(root: string, name: string) {
@@ -52,6 +53,7 @@ describe('portcullis backup / restore (real processes, embedded SQLite)', () => 
   it('backs up the running service under write load, refuses to restore over it, and a restore into a fresh data directory signs users in', async () => {
     const live = freshDirs(root, 'live');
     const backupFile = path.join(root, 'backups', 'portcullis-1.sqlite');
+    mkdirSync(path.dirname(backupFile));
     const first = await startService(live.env, live.dataDir);
     let load: Promise<void> | undefined;
     try {
@@ -169,10 +171,10 @@ describe('portcullis backup / restore (real processes, embedded SQLite)', () => 
     it('backs up only SQLite; other databases are pointed to their own tools', async () => {
       const dirs = freshDirs(dir, 'pg');
       const options = { configDir: dirs.configDir, dataDir: dirs.dataDir, env: {}, overrides: { database: { client: 'postgres' as const, url: 'postgres://db.example.test/portcullis' } } };
-      await expect(adminCommand('backup', [path.join(dir, 'pg.sqlite')], io, options)).rejects.toThrow('Use pg_dump and pg_restore');
-      await expect(adminCommand('restore', [path.join(dir, 'pg.sqlite')], io, options)).rejects.toThrow('Use pg_dump and pg_restore');
+      await expect(runInProcess(['backup', path.join(dir, 'pg.sqlite')], testCliContext(options, io))).rejects.toThrow('Use pg_dump and pg_restore');
+      await expect(runInProcess(['restore', path.join(dir, 'pg.sqlite')], testCliContext(options, io))).rejects.toThrow('Use pg_dump and pg_restore');
       expect(() => backupDatabase(path.join(dir, 'nothing.sqlite'), path.join(dir, 'out.sqlite'))).toThrow('There is no database');
-      await expect(adminCommand('backup', [], io, options)).rejects.toThrow('usage: portcullis backup FILE');
+      await expect(runInProcess(['backup'], testCliContext(options, io))).rejects.toThrow(UsageError);
     });
   });
 });

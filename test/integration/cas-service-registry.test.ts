@@ -1,5 +1,5 @@
 import { ConflictError, InputError, NotFoundError } from '../../src/shared/errors';
-import { serviceCommand } from '../../src/cli/service-commands';
+import { runInProcess, testCliContext } from '../support/cli';
 import { type TestContext, createTestContext } from '../support/test-app';
 import { registerService } from '../support/cas-helpers';
 
@@ -79,9 +79,10 @@ describe('CAS service registry', () => {
     expect(await matchName('https://app.example.org/v2')).toBe('app');
   });
 
-  it('CLI: service add, list, remove', async () => {
+  it('CLI: service add, list, update, show, remove', async () => {
     const lines: string[] = [];
-    const run = (args: string[]) => serviceCommand(args, (work) => work(ctx.services), (line) => lines.push(line));
+    const io = { out: (text: string) => lines.push(...text.trimEnd().split('\n')), err: () => undefined, interactive: false };
+    const run = (args: string[]) => runInProcess(['service', ...args], testCliContext({}, io, ctx.services));
     await run(['add', 'MA4000', '--url', 'https://ma4000.example.org/**', '--attributes', 'displayName, mail', '--logout-url', 'https://ma4000.example.org/slo', '--order', '5']);
     await run(['add', 'Portal', '--url=https://portal.example.org/', '--proxy-callback', 'https://portal.example.org/pgt/*', '--no-single-logout']);
     await expect(run(['add', 'Bad', '--url', 'https://*.example.org/'])).rejects.toThrow(/wildcards only in the path/);
@@ -94,7 +95,15 @@ describe('CAS service registry', () => {
     expect(lines[0]).toContain('single-logout=off');
     expect(lines[1]).toContain('MA4000\thttps://ma4000.example.org/**\tenabled\torder=5\tattributes=displayName,mail');
     expect(lines[1]).toContain('single-logout=https://ma4000.example.org/slo');
-    await run(['remove', 'Portal']);
+    lines.length = 0;
+    await run(['update', 'Portal', '--disable', '--order', '7', '--proxy-callback', '', '--name', 'Portal2']);
+    expect(lines[0]).toMatch(/^updated Portal2\thttps:\/\/portal\.example\.org\/\tdisabled\torder=7\t.*proxy-callback=-/);
+    await expect(run(['update', 'Portal2'])).rejects.toThrow(/nothing to change/);
+    await expect(run(['update', 'Portal2', '--enable', '--disable'])).rejects.toThrow(/contradict/);
+    lines.length = 0;
+    await run(['show', 'Portal2']);
+    expect(lines).toEqual(expect.arrayContaining(['name: Portal2', 'enabled: false', 'evaluationOrder: 7', 'proxyCallback: -', 'logoutType: none']));
+    await run(['remove', 'Portal2']);
     expect((await ctx.services.serviceRegistry.list()).map((s) => s.name)).toEqual(['MA4000']);
   });
 });

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { type TestContext, createTestContext, submitLogin } from '../support/test-app';
 import { ApiClient, signIn } from '../support/admin-api';
 import { csvRecords, importLegacyFile } from '../../src/admin/legacy-import';
-import { adminCommand } from '../../src/cli/admin-commands';
+import { runInProcess, testCliContext } from '../support/cli';
 import { InputError } from '../../src/shared/errors';
 
 const md5 = (password: string) => createHash('md5').update(password, 'utf8').digest('hex');
@@ -179,12 +179,16 @@ describe('portcullis import-legacy', () => {
   it('imports administrators only into free MaxAdministratorCount slots and reports the rest', async () => {
     await ctx.addUser('root', 'Admin-Pass-2024', { role: 'admin' });
     const file = csv('admins.csv', `username,md5,role\nboss1,${md5('a')},admin\nboss2,${md5('b')},admin\nboss3,${md5('c')},admin\nworker,${md5('d')},user\n`);
+    // The dry run (reads only, batches of one to carry the free slots across batches) predicts the real run exactly.
+    const predicted = await importLegacyFile(deps(), file, { dryRun: true, batchSize: 1 });
+    expect(await ctx.services.accounts.countAdministrators(false)).toBe(1);
     const report = await importLegacyFile(deps(), file);
     expect(report.imported).toBe(2);
     expect(report.overAdministratorLimit).toEqual([
       { line: 3, username: 'boss2' },
       { line: 4, username: 'boss3' },
     ]);
+    expect([predicted.imported, predicted.skipped, predicted.overAdministratorLimit]).toEqual([report.imported, report.skipped, report.overAdministratorLimit]);
     expect(await ctx.services.accounts.countAdministrators(false)).toBe(2);
   });
 
@@ -195,29 +199,52 @@ describe('portcullis import-legacy', () => {
     const out: string[] = [];
     const err: string[] = [];
     const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t), interactive: true };
+    const run = (args: string[]) => runInProcess(['import-legacy', ...args], testCliContext(options, io));
     const good = csv('good.csv', `username,md5\nanna,${md5('Anna-Legacy-1')}\nben,${md5('b')}\n`);
-    expect(await adminCommand('import-legacy', [good, '--dry-run'], io, options)).toBe(0);
+    await expect(run([good])).rejects.toThrow(/^no database at .*portcullis\.sqlite/);
+    expect(await runInProcess(['migrate'], testCliContext(options, io))).toBe(0);
+    out.length = 0;
+    expect(await run([good, '--dry-run'])).toBe(0);
     expect(out.join('')).toContain('dry run: 2 rows read, nothing written');
     out.length = 0;
-    expect(await adminCommand('import-legacy', [good], io, options)).toBe(0);
+    expect(await run([good])).toBe(0);
     expect(out.join('')).toMatch(/imported: 2\nskipped \(already exist\): 0\nwould exceed the administrator limit \(MaxAdministratorCount 2\), not imported: 0\n2 rows in [\d.]+ s \(\d+ rows\/s\)/);
     expect(err.join('')).toMatch(/importing \[#+\] 2\/2 rows/);
     out.length = 0;
-    expect(await adminCommand('import-legacy', [good], io, options)).toBe(0);
+    expect(await run([good])).toBe(0);
     expect(out.join('')).toContain('imported: 0\nskipped (already exist): 2\n  line 2 "anna"');
     out.length = 0;
     const bad = csv('bad.csv', 'username,md5\ncarl,nothex\n');
-    expect(await adminCommand('import-legacy', [bad], io, options)).toBe(1);
+    expect(await run([bad])).toBe(1);
     expect(out.join('')).toContain('invalid rows: 1\n  line 2: invalid MD5 hash');
-    await expect(adminCommand('import-legacy', [], io, options)).rejects.toThrow('usage: portcullis import-legacy FILE');
-    await expect(adminCommand('import-legacy', [good, '--force'], io, options)).rejects.toThrow('unknown option --force');
+    await expect(run([])).rejects.toThrow('import-legacy expects FILE');
+    await expect(run([good, '--force'])).rejects.toThrow('unknown option --force');
+  });
+
+  it('dry run predicts the rows the administrator limit refuses; the real run refuses the same rows and exits 1', async () => {
+    const options = { configDir: path.join(dir, 'config'), dataDir: path.join(dir, 'data'), env: {}, overrides: { logging: { level: 'silent' as const } } };
+    const out: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: () => undefined, interactive: false };
+    const run = (args: string[]) => runInProcess(['import-legacy', ...args], testCliContext(options, io));
+    expect(await runInProcess(['migrate'], testCliContext(options, io))).toBe(0);
+    const rows = ['boss1', 'boss2', 'boss3'].map((name) => `${name},${md5(name)},admin`).join('\n');
+    const file = csv('admins.csv', `username,md5,role\nexisting,${md5('e')},user\n${rows}\n`);
+    expect(await run([file, '--dry-run'])).toBe(1);
+    expect(out.join('')).toContain('dry run: 4 rows read, nothing written; the import would give:\nimported: 3\n');
+    expect(out.join('')).toContain('not imported: 1\n  line 5 "boss3"');
+    expect(await ctx.services.accounts.countAdministrators(false)).toBe(0);
+    out.length = 0;
+    expect(await run([file])).toBe(1);
+    expect(out.join('')).toContain('imported: 3\n');
+    expect(out.join('')).toContain('not imported: 1\n  line 5 "boss3"');
   });
 
   it('does not draw progress when stderr is not a terminal', async () => {
     const err: string[] = [];
     const io = { out: () => undefined, err: (t: string) => err.push(t), interactive: false };
     const options = { configDir: path.join(dir, 'config'), dataDir: path.join(dir, 'data'), env: {}, overrides: { logging: { level: 'silent' as const } } };
-    expect(await adminCommand('import-legacy', [csv('x.csv', `username,md5\nx,${md5('x')}\n`)], io, options)).toBe(0);
+    expect(await runInProcess(['migrate'], testCliContext(options, io))).toBe(0);
+    expect(await runInProcess(['import-legacy', csv('x.csv', `username,md5\nx,${md5('x')}\n`)], testCliContext(options, io))).toBe(0);
     expect(err).toEqual([]);
   });
 

@@ -4,7 +4,10 @@
  * on PostgreSQL.
  */
 import { ApiTokenService } from '../../src/admin/api-tokens';
-import { mergeAccounts, userMergeCommand } from '../../src/cli/user-merge';
+import { mergeAccounts } from '../../src/cli/user-merge';
+import { UsageError } from '../../src/cli/command-table';
+import { runCommand } from '../../src/cli/commands';
+import type { CliContext } from '../../src/cli/context';
 import type { Services } from '../../src/services';
 import { type TestContext, createTestContext, submitLogin } from '../support/test-app';
 
@@ -16,7 +19,7 @@ describe('portcullis user merge', () => {
   const withServices = <T>(work: (services: Services) => Promise<T>) => work(ctx.services);
   const io = () => {
     const lines = { out: '', err: '' };
-    return { lines, out: (t: string) => void (lines.out += t), err: (t: string) => void (lines.err += t) };
+    return { lines, interactive: false, out: (t: string) => void (lines.out += t), err: (t: string) => void (lines.err += t) };
   };
 
   beforeEach(async () => {
@@ -35,7 +38,8 @@ describe('portcullis user merge', () => {
     const { secret } = await tokens.issue(from, 'full', { clientIp: null, userAgent: null, channel: 'credentials' });
 
     const cli = io();
-    expect(await userMergeCommand(['frank.garcia', 'fgarcia'], withServices, cli)).toBe(0);
+    const context: CliContext = { io: cli, load: {}, withServices };
+    expect(await runCommand(['user', 'merge', 'frank.garcia', 'fgarcia'], context)).toBe(0);
     expect(cli.lines.out).toBe('merged frank.garcia into fgarcia: 1 sessions ended, 1 API tokens moved, 0 revoked; frank.garcia deleted\n');
 
     expect(await ctx.services.accounts.findByKey('frank.garcia')).toBeNull();
@@ -56,9 +60,8 @@ describe('portcullis user merge', () => {
 
   test('usage errors exit 2 with one line; unknown or identical accounts are refused clearly; nothing changes', async () => {
     for (const args of [['frank.garcia'], ['a', 'b', 'c'], ['frank.garcia', 'fgarcia', '--force']]) {
-      const cli = io();
-      expect(await userMergeCommand(args, withServices, cli)).toBe(2);
-      expect(cli.lines.err).toBe('portcullis: usage: portcullis user merge FROM INTO\n');
+      const context: CliContext = { io: io(), load: {}, withServices };
+      await expect(runCommand(['user', 'merge', ...args], context)).rejects.toBeInstanceOf(UsageError);
     }
     await expect(mergeAccounts(ctx.services, 'nobody', 'fgarcia', { name: 'cli' })).rejects.toThrow(/nobody/);
     await expect(mergeAccounts(ctx.services, 'FGARCIA', 'fgarcia', { name: 'cli' })).rejects.toThrow('"FGARCIA" and "fgarcia" are the same account.');

@@ -16,22 +16,20 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, input, encoding: 'utf8', timeout: 60_000 });
+export function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string, cwd?: string): CliResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, input, cwd, encoding: 'utf8', timeout: 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** A `portcullis start` child process with its output collected. */
+/** A `portcullis start` (or other long-running command: `command`) child process with its output collected. */
 export class ServerProcess {
   readonly output: string[] = [];
   private buffer = '';
   readonly child: ChildProcessWithoutNullStreams;
   readonly exited: Promise<number | null>;
 
-  /** `launcher` runs before node (e.g. `unshare … sh -c … exec "$@"`), and must exec it so the pid stays node's. */
-  constructor(env: NodeJS.ProcessEnv, launcher: string[] = []) {
-    const [command, ...args] = [...launcher, process.execPath, CLI, 'start'];
-    this.child = spawn(command, args, { env: { PATH: process.env.PATH, ...env } });
+  constructor(env: NodeJS.ProcessEnv, command: string[] = [process.execPath, CLI, 'start']) {
+    this.child = spawn(command[0], command.slice(1), { env: { PATH: process.env.PATH, ...env } });
     const collect = (chunk: Buffer) => {
       this.buffer += chunk.toString('utf8');
       const lines = this.buffer.split('\n');
@@ -49,7 +47,8 @@ export class ServerProcess {
     let exited = false;
     void this.exited.then(() => (exited = true));
     while (Date.now() < deadline) {
-      for (const line of this.output) {
+      // The unfinished last line too: a prompt ends without a newline.
+      for (const line of [...this.output, this.buffer]) {
         const m = line.match(pattern);
         if (m) return m;
       }

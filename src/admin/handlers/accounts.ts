@@ -10,12 +10,14 @@ import {
   accountIdParams,
   accountListQuery,
   accountListSchema,
+  accountNameParams,
   accountSchema,
   accountUpdateSchema,
   lockoutStateSchema,
   passwordResetSchema,
 } from '../schemas';
 import { type AdminDeps, page } from './context';
+import type { Services } from '../../services';
 
 const IF_MATCH_HEADER = {
   name: 'If-Match',
@@ -35,15 +37,43 @@ export function checkIfMatch(header: string | undefined, current: string): void 
   if (!tags.includes(current)) throw apiError('PRECONDITION_FAILED', `The account is at ETag ${current}; it was changed since you read it. Reload it and try again.`);
 }
 
+/** An account as GET /accounts/{id} shows it (also `portcullis user show`). */
+export async function accountViewOf(services: Services, account: Account) {
+  return accountView(account, await services.regulator.view(account.usernameKey), services.policy.get().password.maxAgeDays);
+}
+
+/**
+ * Every /accounts/{id} call again at /accounts/by-name/{username}: the same
+ * route and handler, run with the id the username (compared as at sign-in)
+ * resolves to. Registered first, so a username such as "unlock" is not taken
+ * for an id.
+ */
+function byNameTwins(routes: ApiRoute[], deps: AdminDeps): ApiRoute[] {
+  const prefix = '/accounts/{id}';
+  return routes
+    .filter((route) => route.path.startsWith(prefix))
+    .map((route) => ({
+      ...route,
+      path: `/accounts/by-name/{username}${route.path.slice(prefix.length)}`,
+      summary: `${route.summary} (by username)`,
+      params: accountNameParams,
+      async handle(ctx) {
+        const account = await deps.services.accountService.requireByUsername((ctx.params as { username: string }).username);
+        return route.handle({ ...ctx, params: { id: account.id } });
+      },
+    }));
+}
+
 export function accountRoutes(deps: AdminDeps): ApiRoute[] {
+  const routes = accountRoutesById(deps);
+  return [...byNameTwins(routes, deps), ...routes];
+}
+
+function accountRoutesById(deps: AdminDeps): ApiRoute[] {
   const { accountService, regulator, policy, clock, db } = deps.services;
 
-  async function viewOf(account: Account) {
-    return accountView(account, await regulator.view(account.usernameKey), policy.get().password.maxAgeDays);
-  }
-
   async function answer(status: number, account: Account, extraHeaders: Record<string, string> = {}): Promise<ApiResult> {
-    return { status, body: await viewOf(account), headers: { ETag: etagOf(account), ...extraHeaders } };
+    return { status, body: await accountViewOf(deps.services, account), headers: { ETag: etagOf(account), ...extraHeaders } };
   }
 
   return [

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import type { LivePolicy } from '../../config/schema';
 import { type ApiRoute, defineRoute } from '../route-kit';
-import { policySchema, statsSchema } from '../schemas';
+import { policySchema, statsSchema, versionSchema } from '../schemas';
+import { VERSION } from '../../shared/version';
 import type { AdminDeps } from './context';
 
 const POLICY_SECTIONS = ['lockout', 'password', 'administrators', 'accounts'] as const;
@@ -24,6 +25,17 @@ async function count(query: Knex.QueryBuilder): Promise<number> {
 export function systemRoutes(deps: AdminDeps): ApiRoute[] {
   const { policy, accounts, clock, db } = deps.services;
   return [
+    defineRoute({
+      method: 'get',
+      path: '/version',
+      access: 'admin',
+      tag: 'system',
+      summary: 'The Portcullis version running (also in the startup banner, `portcullis --version` and portcullis_build_info on /metrics)',
+      responses: { 200: { description: 'The version.', schema: versionSchema } },
+      async handle() {
+        return { status: 200, body: { version: VERSION, node: process.versions.node } };
+      },
+    }),
     defineRoute({
       method: 'get',
       path: '/policy',
