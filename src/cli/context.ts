@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { LoadOptions, LoadedConfig } from '../config/load';
 import type { Services } from '../services';
 import { type CliIo, UsageError } from './command-table';
@@ -37,7 +37,12 @@ export const CLI_ACTOR = { name: 'cli' };
 export async function requireExistingDatabase(loaded: LoadedConfig): Promise<void> {
   const { sqliteDatabasePath } = await import('../storage/db');
   const file = sqliteDatabasePath(loaded.config.database, loaded.dataDir);
-  if (file !== null && !existsSync(file)) {
+  if (file === null) return;
+  try {
+    statSync(file);
+  } catch (error) {
+    // Only a file that is not there is "no database"; one that cannot be reached (permission denied) is reported by opening it.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return;
     throw new CliFailure(`no database at ${file} (set PORTCULLIS_DATA_DIR or run from the install directory; "portcullis migrate" creates a new one)`);
   }
 }

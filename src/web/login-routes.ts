@@ -282,8 +282,10 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     }
     const request: ServiceRequest = { service: typeof data.s === 'string' ? data.s : undefined, renew: false, gateway: false, method: data.m === 'POST' ? 'POST' : 'GET', mfa: data.f === true };
     if (!(await allowedService(res, request))) return;
-    const factors = await deps.secondFactor.enrolledKinds(account.id);
-    await afterFirstFactor(res, { status: 'success', account, principal: { username: account.username, source: account.source, attributes: {} }, backend: String(data.b), authenticatedAt: Number(data.at), factors }, request, 'password');
+    // The account as the password change left it (a new version): a second-factor step pending on the old one would be refused.
+    const changed = await deps.accountService.get(account.id);
+    const factors = await deps.secondFactor.enrolledKinds(changed.id);
+    await afterFirstFactor(res, { status: 'success', account: changed, principal: { username: changed.username, source: changed.source, attributes: {} }, backend: String(data.b), authenticatedAt: Number(data.at), factors }, request, 'password');
   });
 
   router.use(deps.secondFactor.routes(formBody, { establish, proceed }));

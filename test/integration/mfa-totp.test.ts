@@ -169,3 +169,21 @@ describe('second factor form hygiene', () => {
     }
   });
 });
+
+describe('second factor after a forced password change', () => {
+  it('enrols right after the new password is chosen (the bootstrap administrator path)', async () => {
+    const ctx = await createTestContext({ overrides: { mfa: { require: 'admins' } } });
+    try {
+      await ctx.addUser('boss', PASSWORD, { role: 'admin', mustChangePassword: true });
+      const agent = ctx.agent();
+      const login = await submitLogin(agent, 'boss', PASSWORD);
+      const changed = await agent.post('/cas/password').type('form').send({ token: tokenIn(login.text), password: 'Fresh-Chief-Pass-3', confirm: 'Fresh-Chief-Pass-3' });
+      expect(changed.text).toContain('Set up a second factor');
+      const done = await agent.post('/cas/mfa/enrol').type('form').send({ token: tokenIn(changed.text), code: totpCode(secretIn(changed.text), ctx.clock.now()) });
+      expect(done.text).toContain('Save your recovery codes');
+      expect((await agent.get('/cas/login')).text).toContain('You are logged in');
+    } finally {
+      await ctx.close();
+    }
+  });
+});
