@@ -5,6 +5,7 @@ import type { LoadedConfig } from './config/load';
 import { type Services, buildServices } from './services';
 import { migrateToLatest, openDatabase } from './storage/db';
 import { loadOrCreateTls } from './http/tls';
+import { listeningUrl } from './http/public-url';
 import { expressServerClasses } from './http/express-server';
 import type { Logger } from './shared/logger';
 import { HOUSEKEEPING_JOB, runHousekeeping } from './ops/housekeeping';
@@ -55,8 +56,8 @@ export async function startServer(loaded: LoadedConfig, options: StartOptions = 
     server.listen(loaded.config.server.port, loaded.config.server.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const host = loaded.config.server.host === '0.0.0.0' ? 'localhost' : loaded.config.server.host;
-  const url = `https://${host}:${port}`;
+  const url = listeningUrl(loaded.config.server.host, port);
+  services.publicUrl.listeningAt(url);
   const stopWatching = services.policy.watch(loaded.configDir);
   const stopHousekeeping = startHousekeeping(services);
   const opsConfig = loaded.config.ops;

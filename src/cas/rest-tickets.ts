@@ -4,6 +4,7 @@ import type { Config } from '../config/schema';
 import type { LoginResult } from '../authn/login-service';
 import type { PasswordAuthenticator } from '../http/passport';
 import { type Params, formParams } from '../http/params';
+import type { PublicUrl } from '../http/public-url';
 import type { AuditLog } from '../storage/audit-log';
 import type { SessionService } from '../tickets/sessions';
 import type { Clock } from '../shared/clock';
@@ -20,6 +21,7 @@ export interface RestTicketDeps {
   sessions: SessionService;
   servicePort: ServicePort;
   audit: AuditLog;
+  publicUrl: PublicUrl;
 }
 
 const TGT_PATH = /^TGT-[A-Za-z0-9]{1,200}$/;
@@ -43,8 +45,6 @@ function text(res: Response, status: number, body: string): void {
 export function restTicketRoutes(deps: RestTicketDeps): Router {
   const router = Router();
   const formBody = express.raw({ type: () => true, limit: '64kb' });
-
-  const baseUrl = (req: Request) => deps.config.server.publicUrl?.replace(/\/$/, '') ?? `https://${req.get('host') ?? 'localhost'}`;
 
   async function sessionFor(tgt: string) {
     if (!TGT_PATH.test(tgt)) return null;
@@ -96,7 +96,7 @@ export function restTicketRoutes(deps: RestTicketDeps): Router {
       backend: result.backend,
       attributes: result.principal.attributes,
     });
-    const location = `${baseUrl(req)}${ENDPOINTS.restTickets}/${tgt}`;
+    const location = deps.publicUrl.to(`${ENDPOINTS.restTickets}/${tgt}`);
     res.location(location);
     text(res, 201, tgt);
   });
