@@ -8,6 +8,7 @@ import { loadOrCreateTls } from './http/tls';
 import { listeningUrl } from './http/public-url';
 import { expressServerClasses } from './http/express-server';
 import type { Logger } from './shared/logger';
+import { ConfigError, UnavailableError } from './shared/errors';
 import { HOUSEKEEPING_JOB, runHousekeeping } from './ops/housekeeping';
 import { type OpsServer, startOpsServer } from './ops/ops-server';
 
@@ -42,9 +43,34 @@ function startHousekeeping(services: Services): () => void {
   return () => clearInterval(timer);
 }
 
+/**
+ * Each backend's startup check, before listening. A directory that is merely
+ * down does not stop the start (sign-ins through it fail closed until it is
+ * back); any other failure does, naming the backend.
+ */
+async function checkBackends(services: Services, print: (line: string) => void): Promise<void> {
+  const problems: string[] = [];
+  for (const [index, backend] of services.backends.entries()) {
+    try {
+      await backend.startupCheck();
+    } catch (error) {
+      const label = `backend "${backend.name}" (authentication.backends.${index})`;
+      if (error instanceof UnavailableError) print(`  warning: ${label} is unreachable now: ${error.message}; sign-ins through it fail until it is back`);
+      else problems.push(`${label}: startup check failed: ${(error as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+}
+
 export async function startServer(loaded: LoadedConfig, options: StartOptions = {}): Promise<RunningServer> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const services = await buildServicesAfterMigration(loaded, options.logger);
+  try {
+    await checkBackends(services, print);
+  } catch (error) {
+    await services.close();
+    throw error;
+  }
   const bootstrap = await services.accountService.ensureBootstrapAdministrator();
   await services.hasher.warmUp();
   const tls = await loadOrCreateTls(loaded.config.server.tls, loaded.dataDir);

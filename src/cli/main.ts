@@ -169,7 +169,9 @@ function oneLine(error: unknown): string {
   if (error instanceof UsageError || error instanceof InputError || error instanceof NotFoundError || error instanceof ConflictError) return error.message;
   if (error instanceof PolicyError) return error.message;
   const e = error as { code?: string; message?: string };
-  return `error: ${e?.code ? `${e.code}: ` : ''}${e?.message ?? String(error)}`;
+  const message = e?.message ?? String(error);
+  // Node's fs errors already start with their code ("ENOENT: no such file…"): do not say it twice.
+  return `error: ${e?.code && !message.startsWith(`${e.code}:`) ? `${e.code}: ` : ''}${message}`;
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
