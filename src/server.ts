@@ -91,7 +91,7 @@ export async function startServer(loaded: LoadedConfig, options: StartOptions = 
 
   print(`Portcullis listening on ${url}/cas/login (TLS ${loaded.config.server.tls.minVersion}+)`);
   print(`  database: ${services.db.description}`);
-  print(`  health and metrics: ${ops ? `${ops.url}/health/ready, ${ops.url}/metrics` : `${url}/health/ready, ${url}/metrics`}`);
+  print(`  health and metrics: ${ops ? `${ops.url}/health/ready, ${ops.url}/metrics` : `${url}/health/ready, ${url}/metrics (administrator token)`}`);
   print(`  config files: ${loaded.files.length > 0 ? loaded.files.join(', ') : `(none in ${loaded.configDir}; built-in defaults)`}`);
   print(`  certificate: ${tls.source}${tls.generated ? ' (self-signed, generated now)' : ''}`);
   print(`  certificate SHA-256 fingerprint: ${tls.fingerprint}`);
