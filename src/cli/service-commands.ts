@@ -1,9 +1,11 @@
 import type { Services } from '../services';
 import type { RegisteredService, ServiceInput } from '../cas/service-registry';
 import { InputError, NotFoundError } from '../shared/errors';
+import { plainHttpFindings } from '../cas/plain-http';
 
 export const SERVICE_USAGE = `  service add NAME --url URL [--description TEXT] [--order N] [--attributes a,b,...]
               [--proxy-callback PATTERN] [--accept-proxy-tickets] [--logout-url URL] [--no-single-logout] [--disabled]
+              [--allow-http]  (plain http:// URLs are refused without it)
   service list
   service remove NAME
     URL is an exact URL, or a pattern with * (within one path segment) and ** (anything),
@@ -12,7 +14,7 @@ export const SERVICE_USAGE = `  service add NAME --url URL [--description TEXT] 
 type WithServices = <T>(work: (services: Services) => Promise<T>) => Promise<T>;
 
 const VALUE_FLAGS = ['url', 'description', 'order', 'attributes', 'proxy-callback', 'logout-url'];
-const SWITCHES = ['accept-proxy-tickets', 'no-single-logout', 'disabled'];
+const SWITCHES = ['accept-proxy-tickets', 'no-single-logout', 'disabled', 'allow-http'];
 
 function parse(args: string[]): { positional: string[]; values: Map<string, string>; switches: Set<string> } {
   const positional: string[] = [];
@@ -51,7 +53,12 @@ function describe(s: RegisteredService): string {
 }
 
 /** `portcullis service add|list|remove`: the registered CAS applications. */
-export async function serviceCommand(args: string[], withServices: WithServices, print: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<void> {
+export async function serviceCommand(
+  args: string[],
+  withServices: WithServices,
+  print: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+  warn: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<void> {
   const [sub, ...rest] = args;
   const { positional, values, switches } = parse(rest);
   if (sub === 'list') {
@@ -81,9 +88,12 @@ export async function serviceCommand(args: string[], withServices: WithServices,
       logoutType: switches.has('no-single-logout') ? 'none' : 'back_channel',
       logoutUrl: values.get('logout-url') ?? null,
     };
+    const plainHttp = plainHttpFindings(input).map((f) => f.message);
+    if (plainHttp.length > 0 && !switches.has('allow-http')) throw new InputError(`service add: ${plainHttp.join('; ')}. Use https://, or pass --allow-http to register it anyway.`);
     await withServices(async (s) => {
       const created = await s.serviceRegistry.create(input);
       print(`registered ${describe(created)}`);
+      for (const warning of plainHttp) warn(`warning: ${warning}`);
     });
   } else if (sub === 'remove') {
     await withServices(async (s) => {
