@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../config/load';
+import { configReport } from './config-report';
 import { ConfigError, ConflictError, InputError, NotFoundError, PolicyError } from '../shared/errors';
 import { buildServicesAfterMigration, startServer } from '../server';
 import { migrateToLatest, openDatabase } from '../storage/db';
@@ -13,7 +14,7 @@ import { ADMIN_USAGE, adminCommand } from './admin-commands';
 const USAGE = `Usage: portcullis <command>
   start                                   start the HTTPS service
   migrate                                 apply database migrations
-  config check                            validate config files and print the effective policy
+  config check [--all]                    validate config files and print the effective policy (--all: every setting, its source, secrets masked)
   user add NAME [--role admin|user] [--password-stdin]
   user passwd NAME --password-stdin [--must-change]
   user unlock NAME
@@ -138,8 +139,12 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'config': {
-      if (rest[0] !== 'check') throw new UsageError('usage: portcullis config check');
+      if (rest[0] !== 'check' || (rest[1] !== undefined && rest[1] !== '--all')) throw new UsageError('usage: portcullis config check [--all]');
       const loaded = loadConfig();
+      if (rest[1] === '--all') {
+        process.stdout.write(`config OK\n${configReport(loaded).join('\n')}\n`);
+        return;
+      }
       const { lockout, password, administrators, accounts } = loaded.config;
       process.stdout.write(`config OK (${loaded.files.length ? loaded.files.join(', ') : 'no files; defaults'})\n`);
       process.stdout.write(`${JSON.stringify({ lockout, password, administrators, accounts, sources: loaded.sources }, null, 2)}\n`);

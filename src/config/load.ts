@@ -234,7 +234,7 @@ function overriddenValueProblems(layers: Layer[], sources: Record<string, string
 }
 
 /** The layer whose value is in force at `keys` (arrays are set whole, so an element belongs to its array's layer). */
-function ownerOf(sources: Record<string, string>, keys: string[]): string | undefined {
+export function ownerOf(sources: Record<string, string>, keys: string[]): string | undefined {
   for (let i = keys.length; i > 0; i--) {
     const source = sources[keys.slice(0, i).join('.')];
     if (source !== undefined) return source;

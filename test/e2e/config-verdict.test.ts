@@ -72,6 +72,22 @@ describe('config check and start give the same verdict', () => {
     }
   });
 
+  it('config check --all prints every setting with its source; an unknown option is a usage error', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'portcullis-verdict-'));
+    try {
+      const env = { PORTCULLIS_CONFIG_DIR: path.join(root, 'config'), PORTCULLIS_DATA_DIR: path.join(root, 'data'), PORTCULLIS_PORT: '9443', DATABASE_URL: 'postgres://cas:Db-Secret-9@db.example.org/cas' };
+      const all = runCli(['config', 'check', '--all'], env);
+      expect(all.status).toBe(0);
+      expect(all.stdout).toMatch(/^server\.port +9443 {2}\[env PORTCULLIS_PORT\]$/m);
+      expect(all.stdout).toMatch(/^password\.minLength +8 {2}\[default\]$/m);
+      expect(all.stdout).toContain('postgres://cas:********@db.example.org/cas');
+      expect(all.stdout).not.toContain('Db-Secret-9');
+      expect(runCli(['config', 'check', '--bogus'], env).status).toBe(2);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('start runs the backends’ startup checks: a directory that is down is named and the server still starts', async () => {
     const root = mkdtempSync(path.join(os.tmpdir(), 'portcullis-verdict-'));
     const configDir = path.join(root, 'config');
