@@ -33,6 +33,7 @@ describe('administration API: CAS service registry', () => {
     const patched = await admin.patch(`/services/${secure.body.id}`, { logoutUrl: 'http://modern.example.test/slo' }, '*');
     expect(patched.status).toBe(422);
     expect(patched.body.errors[0].field).toBe('logoutUrl');
+    expect((await admin.patch(`/services/${secure.body.id}`, { allowHttp: true }, '*')).status).toBe(422);
   });
 
   it('CLI: refused without --allow-http; registered with a warning on stderr with it', async () => {

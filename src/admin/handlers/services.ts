@@ -111,6 +111,7 @@ export function serviceRoutes(deps: AdminDeps): ApiRoute[] {
         const ifMatch = req.get('if-match');
         checkIfMatch(ifMatch, etagOf(current));
         const { allowHttp, ...changes } = body;
+        if (Object.keys(changes).length === 0) throw apiError('NO_CHANGES');
         const warnings = plainHttpWarnings({ ...changes, allowHttp });
         const updated = await validated(() => registry.update(params.id, changes, ifMatch?.trim() === '*' ? undefined : current.version));
         await record('service_updated', updated, actorOf(req, caller), { changes: Object.keys(changes), ...(warnings ? { warnings } : {}) });
