@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import express, { type Express } from 'express';
+import express, { type Express, type Request, type Response } from 'express';
 import type { Services } from './services';
 import { errorHandler } from './http/error-handler';
 import { securityHeaders } from './http/security-headers';
@@ -7,10 +7,26 @@ import { SecondFactorStep } from './web/second-factor';
 import { loginRoutes } from './web/login-routes';
 import { casErrorRenderer, casValidationRoutes } from './cas/routes';
 import { restTicketRoutes } from './cas/rest-tickets';
-import { API_PREFIX, adminRouter } from './admin/routes';
+import { API_PREFIX, adminDeps, adminRouter } from './admin/routes';
+import { ApiGuard, wwwAuthenticate } from './admin/guard';
+import type { AdminDeps } from './admin/handlers/context';
+import { HttpError } from './shared/errors';
 import { errorPage } from './web/views';
 import { requestLogger } from './ops/request-log';
 import { opsRoutes } from './ops/health';
+
+/** /metrics on the main HTTPS port needs an administrator's API token (Bearer), as /api/v1 does. */
+function metricsGuard(services: Services, admin: AdminDeps): (req: Request, res: Response) => Promise<void> {
+  const guard = new ApiGuard(admin.tokens, services.accounts, services.audit, services.clock);
+  return async (req, res) => {
+    try {
+      await guard.check(req, 'admin');
+    } catch (error) {
+      if (error instanceof HttpError && error.status === 401) res.set('WWW-Authenticate', wwwAuthenticate(error));
+      throw error;
+    }
+  };
+}
 
 /**
  * The express application without listen(), so tests drive it with supertest
@@ -34,8 +50,11 @@ export function createApp(services: Services): Express {
     next();
   });
   app.use(requestLogger(services.logger, services.metrics));
-  // Without a separate ops port, health and metrics share the main port (summary answers only).
-  if (services.config.ops.port === undefined) app.use(opsRoutes(services, { detailed: false, metrics: services.config.ops.metrics }));
+  const admin = adminDeps(services);
+  // Without a separate ops port, health and metrics share the main port (summary answers only; metrics for administrators).
+  if (services.config.ops.port === undefined) {
+    app.use(opsRoutes(services, { detailed: false, metrics: services.config.ops.metrics, authorizeMetrics: metricsGuard(services, admin) }));
+  }
   app.use(
     securityHeaders({
       contentSecurityPolicy: {
@@ -67,7 +86,7 @@ export function createApp(services: Services): Express {
   });
   app.use(loginRoutes({ ...services, services: services.servicePort, secondFactor }));
   app.use(casValidationRoutes(services), restTicketRoutes(services));
-  app.use(API_PREFIX, adminRouter(services));
+  app.use(API_PREFIX, adminRouter(services, admin));
 
   app.use((req, res) => {
     if (req.path.startsWith('/api/')) {

@@ -7,8 +7,10 @@ import { migrateToLatest, openDatabase } from './storage/db';
 import { type TlsMaterial, certificateCovers, loadOrCreateTls, reloadTlsOnHangup } from './http/tls';
 import { type DatabaseLock, lockSqliteDatabase } from './storage/data-dir-lock';
 import { expressServerClasses } from './http/express-server';
+import { listeningUrl } from './http/public-url';
 import { applyConnectionLimits, timeoutOptions } from './http/connection-limits';
 import type { Logger } from './shared/logger';
+import { ConfigError, UnavailableError } from './shared/errors';
 import { HOUSEKEEPING_JOB, runHousekeeping } from './ops/housekeeping';
 import { type OpsServer, startOpsServer } from './ops/ops-server';
 import { warmUpStrengthEstimator } from './policy/strength';
@@ -43,6 +45,25 @@ function startHousekeeping(services: Services): () => void {
   const timer = setInterval(run, services.config.tickets.purgeIntervalSeconds * 1000);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/**
+ * Each backend's startup check, before listening. A directory that is merely
+ * down does not stop the start (sign-ins through it fail closed until it is
+ * back); any other failure does, naming the backend.
+ */
+async function checkBackends(services: Services, print: (line: string) => void): Promise<void> {
+  const problems: string[] = [];
+  for (const [index, backend] of services.backends.entries()) {
+    try {
+      await backend.startupCheck();
+    } catch (error) {
+      const label = `backend "${backend.name}" (authentication.backends.${index})`;
+      if (error instanceof UnavailableError) print(`  warning: ${label} is unreachable now: ${error.message}; sign-ins through it fail until it is back`);
+      else problems.push(`${label}: startup check failed: ${(error as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
 }
 
 /** The startup banner; the bootstrap password goes straight to the terminal, never through the logger. */
@@ -90,6 +111,7 @@ export async function startServer(loaded: LoadedConfig, options: StartOptions = 
   let server: https.Server | undefined;
   try {
     services = await buildServicesAfterMigration(loaded, options.logger);
+    await checkBackends(services, print);
     await services.hasher.warmUp();
     warmUpStrengthEstimator();
     const tls = await loadOrCreateTls(loaded.config.server.tls, loaded.dataDir);
@@ -138,8 +160,8 @@ interface Started {
 function running(loaded: LoadedConfig, started: Started): RunningServer {
   const { services, server, ops, tls, lock, print } = started;
   const port = (server.address() as AddressInfo).port;
-  const host = loaded.config.server.host === '0.0.0.0' ? 'localhost' : loaded.config.server.host;
-  const url = `https://${host}:${port}`;
+  const url = listeningUrl(loaded.config.server.host, port);
+  services.publicUrl.listeningAt(url);
   const stopWatching = services.policy.watch(loaded.configDir);
   const stopTlsReload = reloadTlsOnHangup(server, loaded.config.server.tls, loaded.dataDir, services.logger);
   const stopFilterWatch = services.breachedFilter.watch();

@@ -34,6 +34,7 @@ import type { ServicePort } from './web/service-port';
 import { CasProtocol } from './cas/cas-protocol';
 import { BreachedFilterSource, breachedFilterPath } from './policy/breached-filter-source';
 import type { ServiceRegistry } from './cas/service-registry';
+import { PublicUrl } from './http/public-url';
 
 /** Everything the HTTP layer and the CLI use, built once from the loaded config. */
 export interface Services {
@@ -75,6 +76,8 @@ export interface Services {
   /** Names this process in job leases and logs (host, pid, random suffix). */
   instanceId: string;
   servicePort: ServicePort;
+  /** Absolute URLs to this server (from server.publicUrl, never from request headers). */
+  publicUrl: PublicUrl;
   /** The CAS protocol layer (validation, proxies, single logout). */
   cas: CasProtocol;
   /** Registered CAS services (used by the CLI and the admin API). */
@@ -166,6 +169,7 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
     leases: new JobLeases(db.knex),
     instanceId: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
     servicePort: cas.servicePort,
+    publicUrl: new PublicUrl(config.server),
     cas,
     serviceRegistry: cas.registry,
     async close() {

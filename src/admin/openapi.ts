@@ -92,8 +92,11 @@ function errorStatuses(route: ApiRoute): number[] {
   return [...statuses].sort((a, b) => a - b);
 }
 
-/** The OpenAPI 3.1 document for a route table: generated from the same zod schemas the router validates with. */
-export function buildOpenApi(routes: ApiRoute[]): OpenApiDocument {
+/**
+ * The OpenAPI 3.1 document for a route table: generated from the same zod schemas the router validates with.
+ * `serverUrl` is the API's absolute base URL (from server.publicUrl).
+ */
+export function buildOpenApi(routes: ApiRoute[], serverUrl: string): OpenApiDocument {
   const collector = new SchemaCollector();
   const problemRef = collector.convert(problemSchema, 'output');
   const paths: OpenApiDocument['paths'] = {};
@@ -140,7 +143,7 @@ export function buildOpenApi(routes: ApiRoute[]): OpenApiDocument {
         'Administration of Portcullis over HTTPS. Authenticate with POST /tokens, then send "Authorization: Bearer <token>". ' +
         'Errors are application/problem+json (RFC 9457); their `type` is one of: ' + problemTypes.join(', ') + '.',
     },
-    servers: [{ url: '/api/v1' }],
+    servers: [{ url: serverUrl }],
     tags: TAGS,
     paths,
     components: {

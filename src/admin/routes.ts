@@ -33,7 +33,7 @@ export function apiRoutes(deps: AdminDeps): ApiRoute[] {
       summary: 'This API described as OpenAPI 3.1 (generated from the request and response schemas)',
       responses: { 200: { description: 'The OpenAPI document.' } },
       async handle() {
-        document ??= buildOpenApi(routes);
+        document ??= buildOpenApi(routes, deps.services.publicUrl.to(API_PREFIX));
         return { status: 200, body: document };
       },
     }),

@@ -369,6 +369,10 @@ export const serviceSchema = z
   .object({ id: z.number().int(), ...serviceFields, createdAt: isoTime, updatedAt: isoTime, version: z.number().int().meta({ description: 'Also the ETag.' }) })
   .meta({ id: 'Service' });
 
+export const serviceWithWarningsSchema = serviceSchema
+  .extend({ warnings: z.array(z.string()).optional().meta({ description: 'Present when the request was accepted with allowHttp: what is unsafe about it.' }) })
+  .meta({ id: 'ServiceWithWarnings' });
+
 export const servicePageSchema = pageOf(serviceSchema, 'ServicePage');
 
 export const serviceListQuery = z.strictObject({
@@ -388,6 +392,7 @@ export const serviceCreateSchema = z
     releasedAttributes: serviceFields.releasedAttributes.optional(),
     logoutType: serviceFields.logoutType.optional(),
     logoutUrl: serviceFields.logoutUrl.optional(),
+    allowHttp: z.boolean().optional().meta({ description: 'Accept plain http:// serviceUrl / logoutUrl (tickets then cross the network in clear); refused without it. The answer then carries `warnings`.' }),
   })
   .meta({ id: 'ServiceCreate' });
 

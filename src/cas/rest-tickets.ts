@@ -8,6 +8,7 @@ import { secondFactorWithPassword } from '../mfa/code-with-password';
 import type { PasswordAuthenticator } from '../http/passport';
 import { type Params, formParams } from '../http/params';
 import { requestContext } from '../http/request-context';
+import type { PublicUrl } from '../http/public-url';
 import type { AuditLog } from '../storage/audit-log';
 import type { SessionService } from '../tickets/sessions';
 import type { Clock } from '../shared/clock';
@@ -26,6 +27,7 @@ export interface RestTicketDeps {
   audit: AuditLog;
   /** Second factors: an account with one sends its code as `otp`. */
   mfa: MfaService;
+  publicUrl: PublicUrl;
 }
 
 const TGT_PATH = /^TGT-[A-Za-z0-9]{1,200}$/;
@@ -49,8 +51,6 @@ function text(res: Response, status: number, body: string): void {
 export function restTicketRoutes(deps: RestTicketDeps): Router {
   const router = Router();
   const formBody = express.raw({ type: () => true, limit: '64kb' });
-
-  const baseUrl = (req: Request) => deps.config.server.publicUrl?.replace(/\/$/, '') ?? `https://${req.get('host') ?? 'localhost'}`;
 
   async function sessionFor(tgt: string) {
     if (!TGT_PATH.test(tgt)) return null;
@@ -101,7 +101,7 @@ export function restTicketRoutes(deps: RestTicketDeps): Router {
       attributes: result.principal.attributes,
       methods: result.methods,
     });
-    const location = `${baseUrl(req)}${ENDPOINTS.restTickets}/${tgt}`;
+    const location = deps.publicUrl.to(`${ENDPOINTS.restTickets}/${tgt}`);
     res.location(location);
     text(res, 201, tgt);
   });

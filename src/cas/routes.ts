@@ -2,6 +2,7 @@ import express, { type Request, type Response, Router } from 'express';
 import type { Config } from '../config/schema';
 import type { ErrorRenderer, Problem } from '../http/error-handler';
 import { type Params, queryParams } from '../http/params';
+import type { PublicUrl } from '../http/public-url';
 import type { Clock } from '../shared/clock';
 import { CAS_ERROR, ENDPOINTS } from './constants';
 import type { CasProtocol } from './cas-protocol';
@@ -23,6 +24,7 @@ export interface CasRouteDeps {
   cas: CasProtocol;
   clock: Clock;
   config: Config;
+  publicUrl: PublicUrl;
   metrics?: ValidationMetrics;
 }
 
@@ -114,7 +116,7 @@ export function casValidationRoutes(deps: CasRouteDeps): Router {
       cas.validator.validate({ service: target, ticket: saml.artifact, renew: false }, { acceptProxyTickets: false, releaseAttributes: true }),
     );
     const now = deps.clock.now();
-    const issuer = deps.config.server.publicUrl ? new URL(deps.config.server.publicUrl).hostname : req.hostname;
+    const issuer = deps.publicUrl.hostname();
     res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
     res
       .status(200)

@@ -48,9 +48,15 @@ export const SERVER_COMMANDS: Command<CliContext>[] = [
   {
     name: 'config check',
     summary: 'validate the config files; print the effective policy and each value\'s source',
-    async run(_args, ctx) {
+    options: { all: { type: 'boolean', help: 'print every setting with its source (secrets masked)' } },
+    async run({ flag }, ctx) {
       const { loadConfig } = await import('../config/load');
       const loaded = loadConfig(ctx.load);
+      if (flag('all')) {
+        const { configReport } = await import('./config-report');
+        ctx.io.out(`config OK\n${configReport(loaded).join('\n')}\n`);
+        return;
+      }
       const { lockout, password, administrators, accounts } = loaded.config;
       const { breachedFilterSummary } = await import('./passwords');
       const breachedFilter = await breachedFilterSummary(loaded.dataDir, password.breachedFilterFile);

@@ -1,5 +1,6 @@
 import type { RegisteredService, ServiceChanges } from '../cas/service-registry';
-import { NotFoundError } from '../shared/errors';
+import { InputError, NotFoundError } from '../shared/errors';
+import { plainHttpFindings } from '../cas/plain-http';
 import type { Services } from '../services';
 import { type CliOption, type Command, type CommandArgs, UsageError } from './command-table';
 import type { CliContext } from './context';
@@ -19,7 +20,16 @@ const FIELD_OPTIONS: Record<string, CliOption> = {
   'logout-url': { type: 'string', value: 'URL', help: 'where single-logout goes (empty: the service URL)' },
   'accept-proxy-tickets': { type: 'boolean', help: 'proxy tickets may be issued for this service' },
   'no-single-logout': { type: 'boolean', help: 'no single-logout notification' },
+  'allow-http': { type: 'boolean', help: 'accept a plain http:// service or logout URL (tickets then cross the network in clear)' },
 };
+
+/** Plain http:// URLs are refused unless --allow-http; allowed ones are warned about on stderr. */
+function checkPlainHttp(command: string, input: { serviceUrl?: string | null; logoutUrl?: string | null }, args: CommandArgs, ctx: CliContext): void {
+  const findings = plainHttpFindings(input).map((f) => f.message);
+  if (findings.length === 0) return;
+  if (!args.flag('allow-http')) throw new InputError(`${command}: ${findings.join('; ')}. Use https://, or pass --allow-http to register it anyway.`);
+  for (const warning of findings) ctx.io.err(`warning: ${warning}\n`);
+}
 
 /** The fields the given options set; absent options change nothing. */
 function changesFrom({ value, flag }: CommandArgs): ServiceChanges {
@@ -93,6 +103,7 @@ export const SERVICE_COMMANDS: Command<CliContext>[] = [
       const changes = changesFrom(args);
       if (changes.serviceUrl === undefined) throw new UsageError('service add: --url is required');
       const input = { evaluationOrder: 0, releasedAttributes: [], logoutType: 'back_channel' as const, ...changes, name: args.positionals[0], serviceUrl: changes.serviceUrl, enabled: !args.flag('disabled') };
+      checkPlainHttp('service add', input, args, ctx);
       await ctx.withServices(async (s) => ctx.io.out(`registered ${describe(await s.serviceRegistry.create(input))}\n`));
     },
   },
@@ -114,6 +125,7 @@ export const SERVICE_COMMANDS: Command<CliContext>[] = [
       const rename = args.value('name');
       if (rename !== undefined) changes.name = rename;
       if (Object.keys(changes).length === 0) throw new UsageError('service update: nothing to change (give at least one option)');
+      checkPlainHttp('service update', changes, args, ctx);
       await ctx.withServices(async (s) => {
         const current = await requireService(s, args.positionals[0]);
         ctx.io.out(`updated ${describe(await s.serviceRegistry.update(current.id, changes, current.version))}\n`);

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../shared/errors';
 import { type Config, type ConfigInput, configSchema } from './schema';
-import { parsePrivateConfig } from './private-config';
+import { PRIVATE_CONFIG_KEYS, parsePrivateConfig } from './private-config';
+import { preflight } from './preflight';
 
 export const JSON_CONFIG_FILE = 'portcullis.json';
 export const PRIVATE_CONFIG_FILE = 'private.config';
@@ -68,6 +69,11 @@ function setPath(target: Tree, keys: readonly string[], value: unknown): void {
   node[keys[keys.length - 1]] = value;
 }
 
+interface Layer {
+  tree: Tree;
+  source: string;
+}
+
 function mergeLayer(target: Tree, layer: Tree, source: string, sources: Record<string, string>, prefix = ''): void {
   for (const [key, value] of Object.entries(layer)) {
     const dotted = prefix ? `${prefix}.${key}` : key;
@@ -122,17 +128,44 @@ function envLayer(env: NodeJS.ProcessEnv, problems: string[]): { layer: Tree; na
   return { layer, names };
 }
 
+/** The layer that set a key (or the array holding it), or (objects have no source of their own) anything beneath it. */
+function sourceFinder(sources: Record<string, string>, defaultSource: string): (key: string) => string {
+  return (key) => ownerOf(sources, key.split('.')) ?? Object.entries(sources).find(([k]) => k.startsWith(`${key}.`))?.[1] ?? defaultSource;
+}
+
+type SchemaNode = { _zod: { def: { innerType?: SchemaNode; in?: SchemaNode; shape?: Record<string, SchemaNode> } }; minValue?: number | null; maxValue?: number | null };
+
+/** "allowed: 6–128" for a numeric key, read from the schema itself so the message cannot drift from the rule. */
+export function allowedRange(keyPath: readonly string[]): string | null {
+  let node: SchemaNode | undefined = configSchema as unknown as SchemaNode;
+  for (const key of [...keyPath, null]) {
+    while (node && (node._zod.def.innerType || node._zod.def.in)) node = node._zod.def.innerType ?? node._zod.def.in;
+    if (key === null || !node) break;
+    node = node._zod.def.shape?.[key];
+  }
+  const min = node?.minValue;
+  const max = node?.maxValue;
+  if (typeof min !== 'number' || !Number.isFinite(min)) return null;
+  return typeof max === 'number' && Number.isFinite(max) && max < Number.MAX_SAFE_INTEGER ? `allowed: ${min}–${max}` : `allowed: ${min} or more`;
+}
+
+const PRIVATE_KEY_BY_PATH = new Map(Object.entries(PRIVATE_CONFIG_KEYS).map(([key, keyPath]) => [keyPath.join('.'), key]));
+
 function describeIssue(issue: z.core.$ZodIssue, sources: Record<string, string>, defaultSource: string): string {
   const keyPath = issue.path.map(String).join('.');
-  // Objects have no source of their own: use the layer that set the key or anything beneath it.
-  const sourceOf = (key: string) => sources[key] ?? Object.entries(sources).find(([k]) => k.startsWith(`${key}.`))?.[1] ?? defaultSource;
+  const sourceOf = sourceFinder(sources, defaultSource);
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((k) => {
       const full = keyPath ? `${keyPath}.${k}` : k;
       return `${sourceOf(full)}: unknown key "${full}"`;
     }).join('\n');
   }
-  return `${sourceOf(keyPath)}: ${keyPath || '(root)'}: ${issue.message}`;
+  const source = sourceOf(keyPath);
+  const range = issue.code === 'too_small' || issue.code === 'too_big' ? allowedRange(issue.path.map(String)) : null;
+  const message = range ? `${issue.message} (${range})` : issue.message;
+  // private.config speaks NEC's key names: report the key the operator wrote.
+  const necKey = source.endsWith(PRIVATE_CONFIG_FILE) ? PRIVATE_KEY_BY_PATH.get(keyPath) : undefined;
+  return `${source}: ${necKey ?? (keyPath || '(root)')}: ${message}`;
 }
 
 /** Layers the raw files and environment into one tree (no validation yet). */
@@ -140,13 +173,17 @@ function readLayers(options: LoadOptions, configDir: string, problems: string[])
   const sources: Record<string, string> = {};
   const files: string[] = [];
   const merged: Tree = {};
+  const layers: Layer[] = [];
   const jsonFile = path.join(configDir, JSON_CONFIG_FILE);
   if (existsSync(jsonFile)) {
     files.push(jsonFile);
     try {
       const parsed: unknown = JSON.parse(readFileSync(jsonFile, 'utf8'));
       if (!isPlainObject(parsed)) problems.push(`${jsonFile}: must contain a JSON object`);
-      else mergeLayer(merged, parsed, jsonFile, sources);
+      else {
+        mergeLayer(merged, parsed, jsonFile, sources);
+        layers.push({ tree: parsed, source: jsonFile });
+      }
     } catch (error) {
       problems.push(`${jsonFile}: invalid JSON: ${(error as Error).message}`);
     }
@@ -159,12 +196,62 @@ function readLayers(options: LoadOptions, configDir: string, problems: string[])
     const layer: Tree = {};
     for (const entry of entries) setPath(layer, entry.path, entry.value);
     mergeLayer(merged, layer, privateFile, sources);
+    layers.push({ tree: layer, source: privateFile });
   }
   const env = envLayer(options.env ?? process.env, problems);
   mergeLayer(merged, env.layer, 'environment', sources);
   Object.assign(sources, env.names);
+  for (const [key, name] of Object.entries(env.names)) layers.push({ tree: pick(env.layer, key.split('.')), source: name });
   if (options.overrides) mergeLayer(merged, options.overrides as Tree, 'overrides', sources);
-  return { merged, sources, files };
+  return { merged, sources, files, layers };
+}
+
+/** The single value at `keys` of a tree, as a tree of its own. */
+function pick(tree: Tree, keys: string[]): Tree {
+  const out: Tree = {};
+  let value: unknown = tree;
+  for (const key of keys) value = isPlainObject(value) ? value[key] : undefined;
+  setPath(out, keys, value);
+  return out;
+}
+
+/**
+ * A value a later layer overrides is still checked where it was written:
+ * `lockout.maxAllowedLoginFailureCount: -1` in the JSON is an error even when
+ * private.config sets the key. Rules between keys (min ≤ max) are judged on
+ * the merged result only.
+ */
+function overriddenValueProblems(layers: Layer[], sources: Record<string, string>): string[] {
+  const problems: string[] = [];
+  for (const layer of layers) {
+    const result = configSchema.safeParse(layer.tree);
+    if (result.success) continue;
+    for (const issue of result.error.issues) {
+      const keys = issue.path.map(String);
+      const key = keys.join('.');
+      if (issue.code === 'custom' || issue.code === 'unrecognized_keys' || ownerOf(sources, keys) === layer.source || !hasPath(layer.tree, keys)) continue;
+      problems.push(`${describeIssue(issue, { [key]: layer.source }, layer.source)} (overridden by ${sources[key] ?? 'a later layer'}, but still wrong)`);
+    }
+  }
+  return problems;
+}
+
+/** The layer whose value is in force at `keys` (arrays are set whole, so an element belongs to its array's layer). */
+export function ownerOf(sources: Record<string, string>, keys: string[]): string | undefined {
+  for (let i = keys.length; i > 0; i--) {
+    const source = sources[keys.slice(0, i).join('.')];
+    if (source !== undefined) return source;
+  }
+  return undefined;
+}
+
+function hasPath(tree: Tree, keys: string[]): boolean {
+  let node: unknown = tree;
+  for (const key of keys) {
+    if (!isPlainObject(node) || !(key in node)) return false;
+    node = node[key];
+  }
+  return true;
 }
 
 /**
@@ -176,9 +263,14 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const configDir = path.resolve(options.configDir ?? env.PORTCULLIS_CONFIG_DIR ?? 'config');
   const dataDir = path.resolve(options.dataDir ?? env.PORTCULLIS_DATA_DIR ?? 'data');
   const problems: string[] = [];
-  const { merged, sources, files } = readLayers({ ...options, env }, configDir, problems);
+  const { merged, sources, files, layers } = readLayers({ ...options, env }, configDir, problems);
   const result = configSchema.safeParse(merged);
   if (!result.success) problems.push(...result.error.issues.map((i) => describeIssue(i, sources, 'config')));
+  problems.push(...overriddenValueProblems(layers, sources));
+  if (result.success) {
+    const sourceOf = sourceFinder(sources, 'config');
+    preflight(result.data, (key, message) => problems.push(`${sourceOf(key)}: ${key}: ${message}`), env);
+  }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   return { config: deepFreeze(result.data), configDir, dataDir, files, sources };
 }

@@ -50,6 +50,11 @@ export class Params {
     return new Params(values);
   }
 
+  /** Already-decoded values (e.g. merged from a query and a form). */
+  static of(values: ReadonlyMap<string, string>): Params {
+    return new Params(new Map(values));
+  }
+
   static empty(): Params {
     return new Params(new Map());
   }

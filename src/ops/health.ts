@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { type Request, type Response, Router } from 'express';
 import type { AuthenticationBackend } from '../authn/backend';
 import { type Database, migrationsCurrent } from '../storage/db';
 import { writeHeartbeat } from '../storage/heartbeat';
@@ -62,7 +62,7 @@ export async function readiness(deps: HealthDeps): Promise<{ ready: boolean; che
  * GET /health/live (the process answers), /health/ready (see `readiness`)
  * and /metrics (Prometheus text format). `detailed` adds failure messages.
  */
-export function opsRoutes(deps: HealthDeps, options: { detailed: boolean; metrics: boolean }): Router {
+export function opsRoutes(deps: HealthDeps, options: { detailed: boolean; metrics: boolean; authorizeMetrics?: (req: Request, res: Response) => Promise<void> }): Router {
   const router = Router();
   router.get('/health/live', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({ status: 'live' });
@@ -73,7 +73,9 @@ export function opsRoutes(deps: HealthDeps, options: { detailed: boolean; metric
     res.status(ready ? 200 : 503).set('Cache-Control', 'no-store').json({ status: ready ? 'ready' : 'not_ready', checks: shown });
   });
   if (options.metrics) {
-    router.get('/metrics', async (_req, res) => {
+    router.get('/metrics', async (req, res) => {
+      // On the public HTTPS port only administrators see them (throws 401/403); the ops port is private by placement.
+      await options.authorizeMetrics?.(req, res);
       const { contentType, body } = await deps.metrics.render();
       res.set('Cache-Control', 'no-store').type(contentType).send(body);
     });

@@ -9,7 +9,7 @@ import { NegotiateAuthenticator } from '../authn/windows/spnego';
 import type { Config } from '../config/schema';
 import type { PasswordAuthenticator } from '../http/passport';
 import { requestContext } from '../http/request-context';
-import { FORM_CONTENT_TYPE, type Params, formParams, parseCookies, queryParams } from '../http/params';
+import { FORM_CONTENT_TYPE, Params, formParams, parseCookies, queryParams } from '../http/params';
 import type { AuditLog } from '../storage/audit-log';
 import type { SessionService, SsoSession } from '../tickets/sessions';
 import type { SecondFactorStep } from './second-factor';
@@ -65,6 +65,27 @@ interface ServiceRequest {
 
 function flag(value: string | undefined): boolean {
   return value !== undefined && value !== 'false' && value !== '0';
+}
+
+const SERVICE_REQUEST_PARAMETERS = ['service', 'renew', 'gateway', 'method'] as const;
+
+/**
+ * A form post's service request: Apereo's login form posts to the URL that
+ * carries `service` (and renew, gateway, method) in its query, older forms
+ * send them as fields. Either way works; both at once must agree.
+ */
+function postedServiceParams(query: Params, form: Params): Params {
+  const merged = new Map<string, string>();
+  for (const name of SERVICE_REQUEST_PARAMETERS) {
+    const fromQuery = query.get(name);
+    const fromForm = form.get(name);
+    if (fromQuery !== undefined && fromForm !== undefined && fromQuery !== fromForm) {
+      throw new InputError(`The form and its URL name different values for "${name}"; sign in again from the application's link.`);
+    }
+    const value = fromForm ?? fromQuery;
+    if (value !== undefined) merged.set(name, value);
+  }
+  return Params.of(merged);
 }
 
 function readServiceRequest(params: Params): ServiceRequest {
@@ -223,7 +244,7 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
 
   router.post('/cas/login', formBody, async (req, res) => {
     const form = formParams(req);
-    const request = readServiceRequest(form);
+    const request = readServiceRequest(postedServiceParams(queryParams(req), form));
     if (!(await allowedService(res, request))) return;
     const username = form.get('username')?.trim() ?? '';
     if (!validExecution(req, form.get('execution'))) {

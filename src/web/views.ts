@@ -37,13 +37,23 @@ export interface LoginPageModel {
   notice?: Notice;
 }
 
+/** The service request rides in the form's URL as on Apereo's login page (tools written for it post there), and in hidden fields for those that read the form. */
+function loginAction(m: LoginPageModel): string {
+  const query = new URLSearchParams();
+  if (m.service !== undefined) query.set('service', m.service);
+  if (m.renew) query.set('renew', 'true');
+  if (m.method) query.set('method', m.method);
+  const encoded = query.toString();
+  return encoded ? `/cas/login?${encoded}` : '/cas/login';
+}
+
 export function loginPage(m: LoginPageModel): string {
   const described = m.notice ? 'notice' : undefined;
   return layout(
     'Sign in',
     html`<h1>Sign in</h1>
 ${notice(m.notice)}
-<form method="post" action="/cas/login" autocomplete="on" novalidate>
+<form method="post" action="${loginAction(m)}" autocomplete="on" novalidate>
   <label for="username">Username</label>
   <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="256" value="${m.username ?? ''}" ${described ? html`aria-describedby="${described}"` : null} ${m.username ? null : html`autofocus`}>
   <label for="password">Password</label>

@@ -216,7 +216,8 @@ describe('LDAP transport security', () => {
   test('plain ldap:// with allowInsecure works and warns at every start', async () => {
     const { logger, lines } = capturingLogger();
     const config = slapdBackend({ url: env.ldap.url, allowInsecure: true, serviceAccount: { dn: env.ldap.serviceDn, passwordEnv: LDAP_SERVICE_PASSWORD_ENV } });
-    const loaded = loadConfig({ configDir: '/nonexistent', dataDir: '/tmp', env: {}, overrides: { authentication: { backends: [config as never] } } });
+    // The same environment for loading and building, as at start (loadConfig checks the variable is set).
+    const loaded = loadConfig({ configDir: '/nonexistent', dataDir: '/tmp', env: directorySecretsEnv(), overrides: { authentication: { backends: [config as never] } } });
     const entry = loaded.config.authentication.backends[0];
     if (entry.type !== 'ldap') throw new Error('expected ldap');
     for (let start = 0; start < 2; start++) {
@@ -245,7 +246,7 @@ describe('LDAP configuration', () => {
   test('the bind password comes from an environment variable or a non-world-readable file', async () => {
     const { logger } = capturingLogger();
     const build = (serviceAccount: Record<string, unknown>, envVars: NodeJS.ProcessEnv) => {
-      const loaded = loadConfig({ configDir: '/nonexistent', dataDir: '/tmp', env: {}, overrides: { authentication: { backends: [slapdBackend({ serviceAccount }) as never] } } });
+      const loaded = loadConfig({ configDir: '/nonexistent', dataDir: '/tmp', env: envVars, overrides: { authentication: { backends: [slapdBackend({ serviceAccount }) as never] } } });
       const entry = loaded.config.authentication.backends[0];
       if (entry.type !== 'ldap') throw new Error('expected ldap');
       return new LdapBackend(entry, envVars, logger, 'authentication.backends.0');

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { startOpsServer } from '../../src/ops/ops-server';
 import { clientKey } from '../../src/policy/client-address';
+import { adminDeps } from '../../src/admin/routes';
 import { type TestContext, createTestContext, submitLogin } from '../support/test-app';
 import { callEndpoint, loginForTicket, registerService } from '../support/cas-helpers';
 
@@ -16,6 +17,14 @@ function sample(metrics: string, name: string, labels: Record<string, string> = 
     if (wanted.every((w) => labelText.split(',').includes(w))) return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return 0;
+}
+
+/** /metrics on the main port, as an administrator (a token issued directly, so no login is counted). */
+async function adminMetrics(ctx: TestContext): Promise<request.Response> {
+  await ctx.addUser('metrics-admin', 'Prometheus-Scrape-7', { role: 'admin' });
+  const account = await ctx.services.accountService.requireByUsername('metrics-admin');
+  const { secret } = await adminDeps(ctx.services).tokens.issue(account, 'full', { clientIp: null, userAgent: null, channel: 'test' });
+  return ctx.agent().get('/metrics').set('Authorization', `Bearer ${secret}`);
 }
 
 describe('health endpoints', () => {
@@ -84,7 +93,7 @@ describe('/metrics', () => {
     for (let i = 0; i < 3; i++) await submitLogin(ctx.agent(), 'bob', `wrong-${i}-pw`);
     await submitLogin(ctx.agent(), 'nobody', 'wrong-pw-1');
 
-    const res = await ctx.agent().get('/metrics');
+    const res = await adminMetrics(ctx);
     expect(res.status).toBe(200);
     const m = res.text;
     expect(sample(m, 'portcullis_logins_total', { backend: 'internal', outcome: 'success' })).toBe(1);
@@ -100,6 +109,24 @@ describe('/metrics', () => {
     expect(sample(m, 'portcullis_active_tgts')).toBe(1);
     expect(sample(m, 'portcullis_http_request_duration_seconds_count', { method: 'POST', route: '/cas/login', status: '401' })).toBe(3);
     expect(m).toContain('portcullis_process_cpu_seconds_total');
+  });
+});
+
+describe('/metrics on the main HTTPS port', () => {
+  let ctx: TestContext;
+  afterEach(() => ctx.close());
+
+  it('needs an administrator token there (401 without, 403 for a user)', async () => {
+    ctx = await createTestContext();
+    const anonymous = await ctx.agent().get('/metrics');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers['www-authenticate']).toBe('Bearer realm="portcullis"');
+    expect(anonymous.text).not.toContain('portcullis_');
+    await ctx.addUser('plain', PASSWORD);
+    const plain = await ctx.services.accountService.requireByUsername('plain');
+    const { secret } = await adminDeps(ctx.services).tokens.issue(plain, 'full', { clientIp: null, userAgent: null, channel: 'test' });
+    expect((await ctx.agent().get('/metrics').set('Authorization', `Bearer ${secret}`)).status).toBe(403);
+    expect((await adminMetrics(ctx)).text).toContain('portcullis_logins_total');
   });
 });
 
@@ -125,7 +152,7 @@ describe('per-client-address throttling of failed logins', () => {
       ['203.0.113.6', 'success', null],
       ['203.0.113.5', 'failure', 'client_throttled'],
     ]);
-    expect(sample((await ctx.agent().get('/metrics')).text, 'portcullis_client_throttled_total')).toBe(1);
+    expect(sample((await adminMetrics(ctx)).text, 'portcullis_client_throttled_total')).toBe(1);
     ctx.clock.advance(600_000);
     expect((await submitLogin(from('203.0.113.5'), 'alice', PASSWORD)).status).toBe(200);
   });

@@ -91,6 +91,7 @@ export async function createTestContext(options: TestOptions = {}): Promise<Test
   const server = https.createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...expressServerClasses(app) }, app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  services.publicUrl.listeningAt(url);
   return {
     services,
     app,

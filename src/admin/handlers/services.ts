@@ -4,7 +4,8 @@ import { isoTime } from '../account-views';
 import { apiError } from '../error-codes';
 import { actorOf } from '../guard';
 import { type ApiRoute, defineRoute } from '../route-kit';
-import { serviceCreateSchema, serviceIdParams, serviceListQuery, servicePageSchema, serviceSchema, serviceUpdateSchema } from '../schemas';
+import { serviceCreateSchema, serviceIdParams, serviceListQuery, servicePageSchema, serviceSchema, serviceUpdateSchema, serviceWithWarningsSchema } from '../schemas';
+import { plainHttpFindings } from '../../cas/plain-http';
 import { checkIfMatch } from './accounts';
 import { type AdminDeps, page } from './context';
 
@@ -25,6 +26,16 @@ async function validated<T>(work: () => Promise<T>): Promise<T> {
     if (error instanceof ConflictError && error.code === 'version_mismatch') throw apiError('PRECONDITION_FAILED');
     throw error;
   }
+}
+
+/** Plain http:// URLs: refused (422) unless `allowHttp`, then returned as warnings for the answer. */
+function plainHttpWarnings(body: { serviceUrl?: string | null; logoutUrl?: string | null; allowHttp?: boolean }): string[] | undefined {
+  const findings = plainHttpFindings(body);
+  if (findings.length === 0) return undefined;
+  if (!body.allowHttp) {
+    throw apiError('VALIDATION_FAILED', 'Plain http:// URLs are refused: use https://, or send "allowHttp": true to register them anyway.', findings.map((f) => ({ field: f.field, rule: 'https', message: f.message })));
+  }
+  return findings.map((f) => f.message);
 }
 
 async function requireService(registry: ServiceRegistry, id: number): Promise<RegisteredService> {
@@ -61,12 +72,14 @@ export function serviceRoutes(deps: AdminDeps): ApiRoute[] {
       tag: 'services',
       summary: 'Register a service',
       body: serviceCreateSchema,
-      responses: { 201: { description: 'Registered.', schema: serviceSchema, headers: { Location: 'URL of the new service.', ETag: 'Its version.' } } },
+      responses: { 201: { description: 'Registered.', schema: serviceWithWarningsSchema, headers: { Location: 'URL of the new service.', ETag: 'Its version.' } } },
       errors: [409],
       async handle({ req, body, caller }) {
-        const service = await validated(() => registry.create(body));
-        await record('service_created', service, actorOf(req, caller));
-        return { status: 201, body: serviceView(service), headers: { ETag: etagOf(service), Location: `${req.baseUrl}/services/${service.id}` } };
+        const { allowHttp, ...input } = body;
+        const warnings = plainHttpWarnings({ ...input, allowHttp });
+        const service = await validated(() => registry.create(input));
+        await record('service_created', service, actorOf(req, caller), warnings ? { warnings } : {});
+        return { status: 201, body: { ...serviceView(service), ...(warnings ? { warnings } : {}) }, headers: { ETag: etagOf(service), Location: `${req.baseUrl}/services/${service.id}` } };
       },
     }),
     defineRoute({
@@ -91,15 +104,18 @@ export function serviceRoutes(deps: AdminDeps): ApiRoute[] {
       params: serviceIdParams,
       body: serviceUpdateSchema,
       requestHeaders: [{ name: 'If-Match', required: true, description: 'The ETag from GET /services/{id}, or "*".' }],
-      responses: { 200: { description: 'The updated service.', schema: serviceSchema, headers: { ETag: 'The new version.' } } },
+      responses: { 200: { description: 'The updated service.', schema: serviceWithWarningsSchema, headers: { ETag: 'The new version.' } } },
       errors: [409, 412, 428],
       async handle({ req, params, body, caller }) {
         const current = await requireService(registry, params.id);
         const ifMatch = req.get('if-match');
         checkIfMatch(ifMatch, etagOf(current));
-        const updated = await validated(() => registry.update(params.id, body, ifMatch?.trim() === '*' ? undefined : current.version));
-        await record('service_updated', updated, actorOf(req, caller), { changes: Object.keys(body) });
-        return { status: 200, body: serviceView(updated), headers: { ETag: etagOf(updated) } };
+        const { allowHttp, ...changes } = body;
+        if (Object.keys(changes).length === 0) throw apiError('NO_CHANGES');
+        const warnings = plainHttpWarnings({ ...changes, allowHttp });
+        const updated = await validated(() => registry.update(params.id, changes, ifMatch?.trim() === '*' ? undefined : current.version));
+        await record('service_updated', updated, actorOf(req, caller), { changes: Object.keys(changes), ...(warnings ? { warnings } : {}) });
+        return { status: 200, body: { ...serviceView(updated), ...(warnings ? { warnings } : {}) }, headers: { ETag: etagOf(updated) } };
       },
     }),
     defineRoute({
