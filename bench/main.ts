@@ -1,4 +1,4 @@
-import { type BenchOptions, type Figure } from './support';
+import { type BenchOptions, type Figure, testServerEnvAvailable } from './support';
 import { benchPasswordLogin } from './password-login';
 import { benchSso } from './sso';
 import { benchLdap } from './ldap';
@@ -18,6 +18,21 @@ const SUITES: Record<string, (options: BenchOptions) => Promise<Figure[]>> = {
   'password-policy': benchPasswordPolicy,
   breached: benchBreached,
 };
+
+/**
+ * Suites that need a test server (scripts/test-servers/up.sh). On a fresh machine without them the suite is
+ * skipped up front with the one command that enables it, and every other suite still runs.
+ */
+const NEEDS: Record<string, { server: string; what: string; unlessEnv?: string }> = {
+  ldap: { server: 'ldap', what: 'the local OpenLDAP slapd' },
+  postgres: { server: 'postgres', what: 'a PostgreSQL database', unlessEnv: 'DATABASE_URL' },
+};
+
+function skipReason(name: string): string | null {
+  const need = NEEDS[name];
+  if (!need || (need.unlessEnv && process.env[need.unlessEnv]) || testServerEnvAvailable(need.server)) return null;
+  return `${name}: skipped, it needs ${need.what}; start the test servers once with \`sudo bash scripts/test-servers/up.sh\`${need.unlessEnv ? ` (or set ${need.unlessEnv})` : ''}, then run \`npm run bench -- --only ${name}${name === 'postgres' ? ' --db postgres' : ''}\``;
+}
 
 function parse(argv: string[]) {
   const args = new Map<string, string | true>();
@@ -47,17 +62,22 @@ async function main() {
     },
   };
   const only = args.get('only');
+  if (typeof only === 'string' && !(only in SUITES)) throw new Error(`unknown suite "${only}"; suites: ${Object.keys(SUITES).join(', ')}`);
   const figures: Figure[] = [];
-  for (const [name, suite] of Object.entries(SUITES)) {
-    if (typeof only === 'string' && only !== name) continue;
+  const selected = Object.entries(SUITES).filter(([name]) => (typeof only !== 'string' || only === name) && (name === 'postgres') === (db === 'postgres'));
+  const skipped = selected.map(([name]) => skipReason(name)).filter((reason): reason is string => reason !== null);
+  for (const reason of skipped) process.stderr.write(`# ${reason}\n`);
+  for (const [name, suite] of selected) {
     // --db postgres runs only the PostgreSQL suite; without it that suite is skipped.
-    if ((name === 'postgres') !== (db === 'postgres')) continue;
+    if (skipReason(name) !== null) continue;
     options.log(`== ${name}`);
     const result = await suite(options);
     figures.push(...result);
     if (!json) for (const f of result) process.stdout.write(`${f.name.padEnd(48)} ${String(f.value).padStart(12)} ${f.unit}\n`);
   }
-  if (json) process.stdout.write(`${JSON.stringify({ figures })}\n`);
+  if (json) process.stdout.write(`${JSON.stringify({ figures, skipped })}\n`);
+  // Said again at the end, where a reader of a long run looks.
+  for (const reason of skipped) process.stderr.write(`# ${reason}\n`);
 }
 
 main().catch((error: unknown) => {

@@ -35,9 +35,24 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
+function testEnvFile(): string {
+  return process.env.PORTCULLIS_TEST_ENV_JSON ?? path.join(process.env.PORTCULLIS_TEST_ENV_DIR ?? path.join(REPO, '.test-env'), 'env.json');
+}
+
+/** Whether scripts/test-servers/up.sh has described this server (the suites that need it can run). */
+export function testServerEnvAvailable(server: string): boolean {
+  const file = testEnvFile();
+  if (!existsSync(file)) return false;
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>)[server] !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /** Reads one server's section of the env.json written by scripts/test-servers/up.sh. */
 export function testServerEnv<T>(server: string, purpose: string): T {
-  const file = process.env.PORTCULLIS_TEST_ENV_JSON ?? path.join(process.env.PORTCULLIS_TEST_ENV_DIR ?? path.join(REPO, '.test-env'), 'env.json');
+  const file = testEnvFile();
   if (!existsSync(file)) throw new Error(`${file} is missing: run scripts/test-servers/up.sh first (${purpose})`);
   return (JSON.parse(readFileSync(file, 'utf8')) as Record<string, T>)[server];
 }
