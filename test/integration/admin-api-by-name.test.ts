@@ -52,7 +52,8 @@ describe('administration API: accounts by username, version', () => {
     expect(version.body).toEqual({ version: VERSION, node: process.versions.node });
     expect(VERSION).toMatch(/^\d+\.\d+\.\d+/);
     expect((await user.get('/version')).status).toBe(403);
-    const metrics = await ctx.agent().get('/metrics');
+    // /metrics on the main port needs an administrator's token (README: Health, metrics and logs).
+    const metrics = await ctx.agent().get('/metrics').set('Authorization', `Bearer ${admin.token}`);
     expect(metrics.text).toContain(`portcullis_build_info{version="${VERSION}",service="portcullis"} 1`);
   });
 });

@@ -13,7 +13,7 @@ function freshDirs(root: string, name: string) {
   const configDir = path.join(root, name, 'config');
   mkdirSync(configDir, { recursive: true });
   const dataDir = path.join(root, name, 'data');
-  return { configDir, dataDir, env: { PORTCULLIS_PORT: '0', PORTCULLIS_HOST: '127.0.0.1', PORTCULLIS_DATA_DIR: dataDir, PORTCULLIS_CONFIG_DIR: configDir, PORTCULLIS_LOG_LEVEL: 'warn' } };
+  return { configDir, dataDir, env: { PORTCULLIS_PORT: '0', PORTCULLIS_HOST: '127.0.0.1', PORTCULLIS_DATA_DIR: dataDir, PORTCULLIS_CONFIG_DIR: configDir, PORTCULLIS_LOG_LEVEL: 'warn', PORTCULLIS_MFA_REQUIRE: 'never' } };
 }
 
 /** The CLI as its own process, without blocking this one (the load generator keeps running meanwhile). */
