@@ -6,6 +6,7 @@ import { KeyStore } from '../../src/storage/key-store';
 import { LockoutStore } from '../../src/storage/lockout-store';
 import { KnexTicketRegistry } from '../../src/tickets/registry';
 import { ClientThrottleStore } from '../../src/storage/client-throttle-store';
+import { MfaStore } from '../../src/storage/mfa-store';
 import { JobLeases } from '../../src/ops/job-leases';
 import { SingleLogoutStore } from '../../src/cas/single-logout-store';
 import { KnexServiceRegistry } from '../../src/cas/service-registry';
@@ -221,6 +222,7 @@ describe('SQL Server dialect (compiled offline)', () => {
       await repo.passwordHistory(7, 5);
       await repo.addPasswordHistory(7, 'h', 5, 3);
       await repo.disableInactive(1, 2);
+      await repo.flagMustChangePassword(7, 6);
     });
     expectValidTsql(db.captured);
     const sql = db.captured.map((q) => q.sql);
@@ -267,6 +269,7 @@ describe('SQL Server dialect (compiled offline)', () => {
       await tickets.get('TGT-1-x', 'TGT', 1);
       await tickets.consume('ST-1-x', ['ST'], 1);
       await tickets.touch('TGT-1-x', 5);
+      await tickets.updateData('TGT-1-x', { methods: ['password', 'totp'] });
       await tickets.deleteSession('TGT-1-x');
       const previous = db.respond.next;
       db.respond.next = (q) => (/^select top \(\?\) \[id\] from \[tickets\] where \[idle_expires_at\] <= \?/.test(q.sql) ? manyExpired : previous?.(q));
@@ -280,6 +283,31 @@ describe('SQL Server dialect (compiled offline)', () => {
     expect(sql).toContainEqual(expect.stringMatching(/^select top \(\?\) \[id\] from \[tickets\] where \[idle_expires_at\] <= \?$/));
     const chunkedDeletes = db.captured.filter((q) => /^delete from \[tickets\] output deleted\.\* where \[id\] in/.test(q.sql));
     expect(chunkedDeletes.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('compiles the second-factor queries: conditional step update, transactions for enrolment, consumption and rotation', async () => {
+    db.respond.next = (q) => {
+      if (/^select \[id\], \[account_id\], \[secret\] from \[mfa_factors\]/.test(q.sql)) return [{ id: 1, account_id: 7, secret: 'v1.x' }];
+      if (/^select top \(\?\) \* from \[mfa_factors\]/.test(q.sql)) return { id: 1, account_id: 7, kind: 'totp', name: 'phone', secret: 'v1.x', code_hash: null, last_used_step: 1, created_at: 1, last_used_at: null };
+      return undefined;
+    };
+    await exerciseAll(new MfaStore(db.knex), async (store) => {
+      await store.list(7);
+      await store.kinds(7);
+      await store.anyExist();
+      await store.addTotp(7, 'phone', 'v1.x', 100, ['a'.repeat(64), 'b'.repeat(64)], 1);
+      await store.replaceRecoveryCodes(7, ['c'.repeat(64)], 2);
+      await store.useStep(1, 101, 3);
+      await store.consumeRecoveryCode(2, 7);
+      await store.remove(7, 1);
+      await store.reset(7);
+      await store.reviewFlag(7);
+      await store.sealedSecrets();
+      await store.resealAll((secret) => secret);
+    });
+    expectValidTsql(db.captured);
+    const sql = db.captured.map((q) => q.sql);
+    expect(sql).toContainEqual(expect.stringMatching(/^update \[mfa_factors\] set .* where \[id\] = \? and \(\[last_used_step\] is null or \[last_used_step\] < \?\)/));
   });
 
   it('compiles the throttle and lease queries (conditional updates, no upsert syntax)', async () => {
