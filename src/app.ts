@@ -7,6 +7,7 @@ import { loginRoutes } from './web/login-routes';
 import { casErrorRenderer, casValidationRoutes } from './cas/routes';
 import { restTicketRoutes } from './cas/rest-tickets';
 import { API_PREFIX, adminRouter } from './admin/routes';
+import { WebUi } from './web/ui';
 import { errorPage } from './web/views';
 import { requestLogger } from './ops/request-log';
 import { opsRoutes } from './ops/health';
@@ -56,7 +57,9 @@ export function createApp(services: Services): Express {
     }),
   );
 
-  app.use(loginRoutes({ ...services, services: services.servicePort }));
+  const ui = new WebUi(services.config.ui);
+  app.use(ui.routes());
+  app.use(loginRoutes({ ...services, services: services.servicePort, ui }));
   app.use(casValidationRoutes(services), restTicketRoutes(services));
   app.use(API_PREFIX, adminRouter(services));
 
@@ -65,8 +68,9 @@ export function createApp(services: Services): Express {
       res.status(404).type('application/problem+json').send(JSON.stringify({ type: 'https://portcullis.dev/problems/not-found', title: 'Not found', status: 404, detail: `No route for ${req.method} ${req.path}.` }));
       return;
     }
-    res.status(404).type('html').send(errorPage('Not found', 'There is nothing at this address.'));
+    const page = ui.page(req);
+    res.status(404).type('html').send(errorPage(page, page.tr.t('error.notFoundTitle'), page.tr.t('error.notFound')));
   });
-  app.use(errorHandler(services.logger, [casErrorRenderer]));
+  app.use(errorHandler(services.logger, [casErrorRenderer, ui.errorRenderer()]));
   return app;
 }

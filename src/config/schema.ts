@@ -179,6 +179,16 @@ export const apiSchema = z
   })
   .prefault({});
 
+/** Pages people see: language and branding. */
+export const uiSchema = z
+  .strictObject({
+    /** Language when neither the switcher's cookie nor Accept-Language picks English or Japanese. */
+    defaultLanguage: z.enum(['en', 'ja']).default('en'),
+    /** Shown in page titles and the header. */
+    productName: z.string().min(1).max(80).default('Portcullis'),
+  })
+  .prefault({});
+
 export const configSchema = z.strictObject({
   server: serverSchema,
   database: databaseSchema,
@@ -192,6 +202,7 @@ export const configSchema = z.strictObject({
   logging: loggingSchema,
   ops: opsSchema,
   api: apiSchema,
+  ui: uiSchema,
   /** Authentication backends, in the order they are asked (internal is always available). */
   authentication: z
     .strictObject({ backends: backendsSchema })

@@ -2,7 +2,6 @@ import type { ErrorRequestHandler, Request, Response } from 'express';
 import type { Logger } from '../shared/logger';
 import { ConflictError, HttpError, InputError, NotFoundError, PolicyError, UnavailableError } from '../shared/errors';
 import { isDatabaseDown } from '../authn/login-service';
-import { errorPage } from '../web/views';
 
 /** RFC 9457 problem details; `type` is stable per kind of problem. */
 export interface Problem {
@@ -47,7 +46,7 @@ export function classify(error: unknown): Problem {
     return { type: `${PROBLEM_BASE}invalid-request`, title: 'Invalid request', status: error.status, detail: error.message, ...(error.fields.length ? { errors: error.fields } : {}) };
   }
   if (error instanceof PolicyError) {
-    return { type: `${PROBLEM_BASE}${error.code.replace(/_/g, '-')}`, title: 'Refused by policy', status: 422, detail: error.message, ...(error.violations.length ? { errors: error.violations } : {}) };
+    return { type: `${PROBLEM_BASE}${error.code.replace(/_/g, '-')}`, title: 'Refused by policy', status: 422, detail: error.message, ...(error.violations.length ? { errors: error.violations.map(({ rule, message }) => ({ rule, message })) } : {}) };
   }
   if (error instanceof ConflictError) return { type: `${PROBLEM_BASE}${error.code.replace(/_/g, '-')}`, title: 'Conflict', status: 409, detail: error.message };
   if (error instanceof NotFoundError) return { type: `${PROBLEM_BASE}not-found`, title: 'Not found', status: 404, detail: error.message };
@@ -84,7 +83,7 @@ export function errorHandler(logger: Logger, renderers: ErrorRenderer[]): ErrorR
       res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
       return;
     }
-    const title = problem.status === 503 ? 'Service unavailable' : problem.status >= 500 ? 'Something went wrong' : 'Request refused';
-    res.status(problem.status).type('html').send(errorPage(title, problem.detail));
+    // Pages get their error page from a renderer (web/ui.ts, in the page's language); this is the last resort.
+    res.status(problem.status).type('text/plain').send(`${problem.title}: ${problem.detail}\n`);
   };
 }

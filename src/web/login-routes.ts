@@ -15,7 +15,9 @@ import { InputError, PolicyError } from '../shared/errors';
 import { packageRoot } from '../shared/package-root';
 import type { TokenSigner } from './signed-token';
 import { type ServicePort, appendQueryParameter } from './service-port';
-import { type Notice, changePasswordPage, errorPage, loggedInPage, loggedOutPage, loginPage, postRedirectPage } from './views';
+import { type Notice, changePasswordPage, errorPage, loggedInPage, loggedOutPage, loginPage, postRedirectPage, violationTexts } from './views';
+import type { MessageKey } from './i18n';
+import type { WebUi } from './ui';
 
 export const TGC_COOKIE = 'TGC';
 export const LOGIN_NONCE_COOKIE = 'PCLOGIN';
@@ -25,17 +27,18 @@ const EXECUTION_TTL_MS = 60 * 60 * 1000;
 const PASSWORD_CHANGE_TTL_MS = 10 * 60 * 1000;
 export const MAX_SERVICE_LENGTH = 4096;
 
+/** Catalogue keys of the login page's messages (texts in src/web/locales). */
 const MESSAGES = {
-  invalid: 'Invalid username or password.',
-  locked: 'This account is temporarily locked because of too many failed sign-in attempts. Try again later.',
-  disabled: 'This account is disabled. Contact your administrator.',
-  formExpired: 'Your sign-in form expired. Please try again.',
-  missing: 'Enter your username and password.',
-  account_expired: 'This account has expired. Contact your administrator.',
-  account_disabled: 'This account is disabled in the directory. Contact your administrator.',
-  password_expired: 'Your directory password has expired. Change it with your organisation\'s tools, then sign in again.',
-  password_must_change: 'Your directory requires you to change your password. Change it with your organisation\'s tools, then sign in again.',
-} as const;
+  invalid: 'login.invalid',
+  locked: 'login.locked',
+  disabled: 'login.disabled',
+  formExpired: 'login.formExpired',
+  missing: 'login.missing',
+  account_expired: 'login.account_expired',
+  account_disabled: 'login.account_disabled',
+  password_expired: 'login.password_expired',
+  password_must_change: 'login.password_must_change',
+} as const satisfies Record<string, MessageKey>;
 
 export interface LoginRouteDeps {
   config: Config;
@@ -46,23 +49,24 @@ export interface LoginRouteDeps {
   signer: TokenSigner;
   services: ServicePort;
   audit: AuditLog;
+  ui: WebUi;
   /** Integrated Windows sign-in (SPNEGO) on GET /cas/login, when a windows backend enables it. */
   negotiate?: NegotiateAuthenticator;
 }
 
-/** HTTP status and message for a login that did not succeed (form and integrated sign-in alike). */
-function failureView(result: Exclude<LoginResult, { status: 'success' }>): { status: number; text: string } {
+/** HTTP status and message key for a login that did not succeed (form and integrated sign-in alike). */
+function failureView(result: Exclude<LoginResult, { status: 'success' }>): { status: number; key: MessageKey; dependency?: string } {
   switch (result.status) {
     case 'invalid':
-      return { status: 401, text: MESSAGES.invalid };
+      return { status: 401, key: MESSAGES.invalid };
     case 'locked':
-      return { status: 423, text: MESSAGES.locked };
+      return { status: 423, key: MESSAGES.locked };
     case 'disabled':
-      return { status: 403, text: MESSAGES.disabled };
+      return { status: 403, key: MESSAGES.disabled };
     case 'account_state':
-      return { status: 403, text: MESSAGES[result.reason] };
+      return { status: 403, key: MESSAGES[result.reason] };
     case 'unavailable':
-      return { status: 503, text: `Sign-in is unavailable: the ${result.dependency} cannot be reached. Nobody can sign in until it is back; please try again later.` };
+      return { status: 503, key: 'login.unavailable', dependency: result.dependency };
   }
 }
 
@@ -100,7 +104,13 @@ function noStore(res: Response): void {
 /** `/cas/login`, `/cas/password` and `/cas/logout`: the pages people see. */
 export function loginRoutes(deps: LoginRouteDeps): Router {
   const router = Router();
-  const { clock, signer, services } = deps;
+  const { clock, signer, services, ui } = deps;
+
+  function failureNotice(req: Request, view: ReturnType<typeof failureView>): Notice {
+    const { t } = ui.translator(req);
+    const dependency = view.dependency === 'database' ? t('dependency.database') : view.dependency?.startsWith('directory') ? t('dependency.directory') : view.dependency;
+    return { kind: 'error', text: t(view.key, dependency === undefined ? undefined : { dependency }) };
+  }
 
   router.use('/cas/static', express.static(path.join(packageRoot(), 'src', 'web', 'static'), { fallthrough: false, index: false, maxAge: '1h' }));
   router.use('/cas', (_req, res, next) => {
@@ -110,15 +120,17 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
   const formBody = express.raw({ type: () => true, limit: '64kb' });
 
   /** Login form with a fresh CSRF `execution` bound to the browser's nonce cookie. */
-  function renderLogin(req: Request, res: Response, status: number, model: { service?: ServiceRequest; username?: string; notice?: Notice }): void {
+  function renderLogin(req: Request, res: Response, status: number, model: { service?: ServiceRequest; username?: string; notice?: Notice | MessageKey }): void {
     let nonce = parseCookies(req.get('cookie')).get(LOGIN_NONCE_COOKIE);
     if (!nonce || !/^[A-Za-z0-9_-]{22,64}$/.test(nonce)) {
       nonce = randomBytes(18).toString('base64url');
       res.append('Set-Cookie', `${LOGIN_NONCE_COOKIE}=${nonce}; ${cookieAttributes}`);
     }
     const execution = signer.sign(EXECUTION_PURPOSE, { n: nonce }, clock.now() + EXECUTION_TTL_MS);
+    const page = ui.page(req, model.service?.service === undefined ? '/cas/login' : `/cas/login?service=${encodeURIComponent(model.service.service)}`);
+    const shown = typeof model.notice === 'string' ? { kind: 'error' as const, text: page.tr.t(model.notice) } : model.notice;
     res.status(status).type('html').send(
-      loginPage({ execution, service: model.service?.service, renew: model.service?.renew, method: model.service?.method === 'POST' ? 'POST' : undefined, username: model.username, notice: model.notice }),
+      loginPage(page, { execution, service: model.service?.service, renew: model.service?.renew, method: model.service?.method === 'POST' ? 'POST' : undefined, username: model.username, notice: shown }),
     );
   }
 
@@ -129,21 +141,22 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
   }
 
   /** Rejects an unregistered service with an error page; never redirects to it. */
-  async function allowedService(res: Response, request: ServiceRequest): Promise<boolean> {
+  async function allowedService(req: Request, res: Response, request: ServiceRequest): Promise<boolean> {
     if (request.service === undefined) return true;
     const check = await services.checkService(request.service);
     if (check.allowed) {
       request.service = check.service;
       return true;
     }
-    res.status(400).type('html').send(errorPage('Application not authorized', check.reason));
+    const page = ui.page(req);
+    res.status(400).type('html').send(errorPage(page, page.tr.t('service.notAuthorizedTitle'), page.tr.t(`service.${check.code}`)));
     return false;
   }
 
-  async function sendToService(res: Response, request: ServiceRequest, ticket: string | null): Promise<void> {
+  async function sendToService(req: Request, res: Response, request: ServiceRequest, ticket: string | null): Promise<void> {
     const service = request.service as string;
     if (request.method === 'POST') {
-      res.status(200).type('html').send(postRedirectPage(service, ticket ? { ticket } : {}));
+      res.status(200).type('html').send(postRedirectPage(ui.page(req), service, ticket ? { ticket } : {}));
       return;
     }
     // Location only: express's redirect() also negotiates and renders a body nobody reads (single sign-on's hot path).
@@ -151,7 +164,7 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
   }
 
   /** Ends a successful login: SSO session, cookie, then the service or the "logged in" page. */
-  async function completeLogin(res: Response, result: Extract<LoginResult, { status: 'success' }>, request: ServiceRequest): Promise<void> {
+  async function completeLogin(req: Request, res: Response, result: Extract<LoginResult, { status: 'success' }>, request: ServiceRequest): Promise<void> {
     const tgtId = await deps.sessions.create(result.account.username, result.account.id, {
       authenticatedAt: result.authenticatedAt,
       backend: result.backend,
@@ -159,28 +172,28 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     });
     res.append('Set-Cookie', `${TGC_COOKIE}=${tgtId}; ${cookieAttributes}`);
     if (request.service === undefined) {
-      res.status(200).type('html').send(loggedInPage(result.account.username));
+      res.status(200).type('html').send(loggedInPage(ui.page(req, '/cas/login'), result.account.username));
       return;
     }
     const session = await deps.sessions.find(tgtId);
     if (!session) throw new Error('session vanished right after creation');
-    await sendToService(res, request, await services.issueServiceTicket(session, request.service, true));
+    await sendToService(req, res, request, await services.issueServiceTicket(session, request.service, true));
   }
 
   router.get('/cas/login', async (req, res) => {
     const request = readServiceRequest(queryParams(req));
-    if (!(await allowedService(res, request))) return;
+    if (!(await allowedService(req, res, request))) return;
     const session = request.renew ? null : await deps.sessions.find(parseCookies(req.get('cookie')).get(TGC_COOKIE));
     if (session) {
       if (request.service === undefined) {
-        res.status(200).type('html').send(loggedInPage(session.ticket.principal));
+        res.status(200).type('html').send(loggedInPage(ui.page(req), session.ticket.principal));
         return;
       }
-      await sendToService(res, request, await services.issueServiceTicket(session, request.service, false));
+      await sendToService(req, res, request, await services.issueServiceTicket(session, request.service, false));
       return;
     }
     if (request.gateway && request.service !== undefined) {
-      await sendToService(res, request, null);
+      await sendToService(req, res, request, null);
       return;
     }
     if (deps.negotiate) {
@@ -210,25 +223,25 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     }
     if (outcome.responseToken) res.set('WWW-Authenticate', `Negotiate ${outcome.responseToken}`);
     if (outcome.result.status === 'success') {
-      await completeLogin(res, outcome.result, request);
+      await completeLogin(req, res, outcome.result, request);
       return;
     }
     const view = failureView(outcome.result);
-    renderLogin(req, res, view.status, { service: request, notice: { kind: 'error', text: view.text } });
+    renderLogin(req, res, view.status, { service: request, notice: failureNotice(req, view) });
   }
 
   router.post('/cas/login', formBody, async (req, res) => {
     const form = formParams(req);
     const request = readServiceRequest(form);
-    if (!(await allowedService(res, request))) return;
+    if (!(await allowedService(req, res, request))) return;
     const username = form.get('username')?.trim() ?? '';
     if (!validExecution(req, form.get('execution'))) {
-      renderLogin(req, res, 403, { service: request, username, notice: { kind: 'error', text: MESSAGES.formExpired } });
+      renderLogin(req, res, 403, { service: request, username, notice: MESSAGES.formExpired });
       return;
     }
     const password = form.get('password') ?? '';
     if (username.length === 0 || password.length === 0) {
-      renderLogin(req, res, 400, { service: request, username, notice: { kind: 'error', text: MESSAGES.missing } });
+      renderLogin(req, res, 400, { service: request, username, notice: MESSAGES.missing });
       return;
     }
     assertPasswordSize(password);
@@ -243,14 +256,15 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
             { a: result.account.id, v: result.account.version, at: result.authenticatedAt, b: result.backend, s: request.service ?? null, m: request.method, r: result.passwordChange },
             clock.now() + PASSWORD_CHANGE_TTL_MS,
           );
-          res.status(200).type('html').send(changePasswordPage({ token, username: result.account.username, reason: result.passwordChange }));
+          const minLength = deps.accountService.passwordPolicyConfig().minLength;
+          res.status(200).type('html').send(changePasswordPage(ui.page(req, '/cas/login'), { token, username: result.account.username, reason: result.passwordChange, minLength }));
           return;
         }
-        await completeLogin(res, result, request);
+        await completeLogin(req, res, result, request);
         return;
       default: {
         const view = failureView(result);
-        renderLogin(req, res, view.status, { service: request, username, notice: { kind: 'error', text: view.text } });
+        renderLogin(req, res, view.status, { service: request, username, notice: failureNotice(req, view) });
         return;
       }
     }
@@ -261,24 +275,27 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     const token = form.get('token');
     const data = signer.verify(PASSWORD_CHANGE_PURPOSE, token, clock.now());
     const account = data ? await deps.accountService.get(Number(data.a)).catch(() => null) : null;
+    const page = ui.page(req, '/cas/login');
+    const { t } = page.tr;
     if (!data || !account || account.version !== data.v) {
-      res.status(403).type('html').send(errorPage('Password change expired', 'This password change link has expired or was already used. Sign in again.'));
+      res.status(403).type('html').send(errorPage(page, t('password.linkExpiredTitle'), t('password.linkExpired')));
       return;
     }
     const password = form.get('password') ?? '';
+    const minLength = deps.accountService.passwordPolicyConfig().minLength;
     const rerender = (status: number, notice: Notice) =>
-      res.status(status).type('html').send(changePasswordPage({ token: token as string, username: account.username, reason: data.r === 'expired' ? 'expired' : 'initial', notice }));
-    if (password.length === 0) return rerender(400, { kind: 'error', text: 'Enter a new password twice.' });
-    if (password !== form.get('confirm')) return rerender(400, { kind: 'error', text: 'The two passwords do not match.' });
+      res.status(status).type('html').send(changePasswordPage(page, { token: token as string, username: account.username, reason: data.r === 'expired' ? 'expired' : 'initial', minLength, notice }));
+    if (password.length === 0) return rerender(400, { kind: 'error', text: t('password.enterTwice') });
+    if (password !== form.get('confirm')) return rerender(400, { kind: 'error', text: t('password.mismatch') });
     try {
       await deps.accountService.setPassword(account, password, { mustChange: false, actor: { name: account.username, clientIp: req.ip ?? null } });
     } catch (error) {
       if (!(error instanceof PolicyError)) throw error;
-      return rerender(400, { kind: 'error', text: 'The new password was refused:', items: error.violations.length > 0 ? error.violations.map((v) => `It ${v.message}.`) : [error.message] });
+      return rerender(400, { kind: 'error', text: t('password.refused'), items: error.violations.length > 0 ? violationTexts(page.tr, error.violations) : [error.message] });
     }
     const request: ServiceRequest = { service: typeof data.s === 'string' ? data.s : undefined, renew: false, gateway: false, method: data.m === 'POST' ? 'POST' : 'GET' };
-    if (!(await allowedService(res, request))) return;
-    await completeLogin(res, { status: 'success', account, principal: { username: account.username, source: account.source, attributes: {} }, backend: String(data.b), authenticatedAt: Number(data.at) }, request);
+    if (!(await allowedService(req, res, request))) return;
+    await completeLogin(req, res, { status: 'success', account, principal: { username: account.username, source: account.source, attributes: {} }, backend: String(data.b), authenticatedAt: Number(data.at) }, request);
   });
 
   router.get('/cas/logout', async (req, res) => {
@@ -298,7 +315,7 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
         return;
       }
     }
-    res.status(200).type('html').send(loggedOutPage());
+    res.status(200).type('html').send(loggedOutPage(ui.page(req, '/cas/login')));
   });
 
   return router;
