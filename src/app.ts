@@ -6,7 +6,10 @@ import { securityHeaders } from './http/security-headers';
 import { loginRoutes } from './web/login-routes';
 import { casErrorRenderer, casValidationRoutes } from './cas/routes';
 import { restTicketRoutes } from './cas/rest-tickets';
-import { API_PREFIX, adminRouter } from './admin/routes';
+import { API_PREFIX, adminDeps, adminRouter } from './admin/routes';
+import { ConsoleAuth } from './console/session';
+import { consoleRoutes } from './console/routes';
+import { ConsoleStats } from './storage/console-stats';
 import { WebUi } from './web/ui';
 import { errorPage } from './web/views';
 import { requestLogger } from './ops/request-log';
@@ -58,10 +61,14 @@ export function createApp(services: Services): Express {
   );
 
   const ui = new WebUi(services.config.ui);
+  const api = adminDeps(services);
+  const consoleAuth = new ConsoleAuth({ publicUrl: services.config.server.publicUrl, ...services });
   app.use(ui.routes());
-  app.use(loginRoutes({ ...services, services: services.servicePort, ui }));
+  // The console signs in through the login like an application; its callback is allowed without registration.
+  app.use(loginRoutes({ ...services, services: consoleAuth.servicePort(services.servicePort), ui }));
   app.use(casValidationRoutes(services), restTicketRoutes(services));
-  app.use(API_PREFIX, adminRouter(services));
+  app.use(API_PREFIX, adminRouter(services, api));
+  app.use(consoleRoutes({ services, tokens: api.tokens, ui, auth: consoleAuth, stats: new ConsoleStats(services.db.knex) }));
 
   app.use((req, res) => {
     if (req.path.startsWith('/api/')) {

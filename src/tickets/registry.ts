@@ -34,6 +34,8 @@ export interface TicketRegistry {
   add(ticket: NewTicket): Promise<void>;
   /** The ticket if it exists, has this kind and has not expired at `now`. */
   get(id: string, kind: TicketKind, now: number): Promise<StoredTicket | null>;
+  /** Like get, by stored key (for holders of a key, such as the console's session cookie, who never see the id). */
+  getByKey(key: string, kind: TicketKind, now: number): Promise<StoredTicket | null>;
   /** Removes and returns the ticket; null when missing, already consumed, of another kind or expired. */
   consume(id: string, kinds: readonly TicketKind[], now: number): Promise<StoredTicket | null>;
   /** Pushes back idle expiry (never past the hard expiry). */
@@ -181,7 +183,11 @@ export class KnexTicketRegistry implements TicketRegistry {
   }
 
   async get(id: string, kind: TicketKind, now: number): Promise<StoredTicket | null> {
-    const row = await this.lookups.run(ticketKey(id));
+    return this.getByKey(ticketKey(id), kind, now);
+  }
+
+  async getByKey(key: string, kind: TicketKind, now: number): Promise<StoredTicket | null> {
+    const row = await this.lookups.run(key);
     if (!row) return null;
     const ticket = toTicket(row);
     return ticket.kind === kind && alive(ticket, now) ? ticket : null;

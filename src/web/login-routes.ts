@@ -26,6 +26,8 @@ const PASSWORD_CHANGE_PURPOSE = 'password-change';
 const EXECUTION_TTL_MS = 60 * 60 * 1000;
 const PASSWORD_CHANGE_TTL_MS = 10 * 60 * 1000;
 export const MAX_SERVICE_LENGTH = 4096;
+/** Where the "you are logged in" page sends an administrator (src/console). */
+const CONSOLE_URL = '/admin';
 
 /** Catalogue keys of the login page's messages (texts in src/web/locales). */
 const MESSAGES = {
@@ -172,7 +174,7 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     });
     res.append('Set-Cookie', `${TGC_COOKIE}=${tgtId}; ${cookieAttributes}`);
     if (request.service === undefined) {
-      res.status(200).type('html').send(loggedInPage(ui.page(req, '/cas/login'), result.account.username));
+      res.status(200).type('html').send(loggedInPage(ui.page(req, '/cas/login'), result.account.username, result.account.role === 'admin' ? CONSOLE_URL : undefined));
       return;
     }
     const session = await deps.sessions.find(tgtId);
@@ -186,7 +188,8 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     const session = request.renew ? null : await deps.sessions.find(parseCookies(req.get('cookie')).get(TGC_COOKIE));
     if (session) {
       if (request.service === undefined) {
-        res.status(200).type('html').send(loggedInPage(ui.page(req), session.ticket.principal));
+        const account = session.ticket.accountId === null ? null : await deps.accountService.get(session.ticket.accountId).catch(() => null);
+        res.status(200).type('html').send(loggedInPage(ui.page(req), session.ticket.principal, account?.role === 'admin' ? CONSOLE_URL : undefined));
         return;
       }
       await sendToService(req, res, request, await services.issueServiceTicket(session, request.service, false));
