@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { listAccounts, lockoutView } from '../admin/account-views';
 import { accountCreateSchema, accountListQuery, accountUpdateSchema, passwordResetSchema } from '../admin/schemas';
 import type { Params } from '../http/params';
+import type { StoredTicket } from '../tickets/registry';
 import type { Account, AccountChanges } from '../storage/accounts-repo';
 import { ConflictError, InputError, NotFoundError, PolicyError } from '../shared/errors';
 import { html } from '../web/html';
@@ -165,7 +166,8 @@ ${pager(page, filters, '/admin/accounts', query.offset ?? 0, query.limit ?? 25, 
     const page = consolePage(deps, req, res, 'accounts', Object.keys(errors).length ? { kind: 'error', text: page0(req).t('console.error.fixFields') } : undefined);
     const lockout = lockoutView(await lockouts.get(account.usernameKey), clock.now());
     const events = (await audit.query({ username: account.username, limit: 10 })).events;
-    res.status(status).type('html').send(accountDetail(page, account, lockout, events, errors, values));
+    const sessions = await deps.services.tickets.sessionsOf(account.id, clock.now());
+    res.status(status).type('html').send(accountDetail(page, account, lockout, events, sessions, errors, values));
   }
 
   const page0 = (req: Request) => deps.ui.translator(req);
@@ -237,6 +239,21 @@ ${pager(page, filters, '/admin/accounts', query.offset ?? 0, query.limit ?? 25, 
     res.redirect(303, `/admin/accounts/${account.id}?done=unlocked`);
   });
 
+  router.post('/admin/accounts/:id/sessions', formBody, async (req, res) => {
+    const form = checkedForm(deps, req, res);
+    if (!form) return;
+    const account = await load(req);
+    const session = (await deps.services.tickets.sessionsOf(account.id, clock.now())).find((s) => s.key === form.get('session'));
+    if (session) {
+      await deps.services.tickets.deleteSessionByKey(session.key);
+      // Single logout as for any other end of a session.
+      deps.services.servicePort.sessionEnded(session, null);
+      const actor = actorOf(req, res);
+      await audit.append({ event: 'session_revoked', outcome: 'success', username: account.username, actor: actor.name, clientIp: actor.clientIp }, clock.now());
+    }
+    res.redirect(303, `/admin/accounts/${account.id}?done=revoked`);
+  });
+
   router.post('/admin/accounts/:id/delete', formBody, async (req, res) => {
     const form = checkedForm(deps, req, res);
     if (!form) return;
@@ -259,6 +276,7 @@ ${pager(page, filters, '/admin/accounts', query.offset ?? 0, query.limit ?? 25, 
     account: Account,
     lockout: ReturnType<typeof lockoutView>,
     events: Awaited<ReturnType<typeof audit.query>>['events'],
+    sessions: StoredTicket[],
     errors: FieldErrors,
     values?: Record<string, string>,
   ): string {
@@ -294,6 +312,11 @@ ${field('password', t('password.new'), { type: 'password', autocomplete: 'new-pa
 ${checkbox('mustChangePassword', t('console.account.mustChange'), true)}
 <button type="submit">${t('console.accounts.setPassword')}</button>
 </form></section>` : null}
+<section aria-labelledby="sessions-heading"><h2 id="sessions-heading">${t('console.accounts.sessions')}</h2>
+${sessions.length === 0 ? html`<p>${t('console.none')}</p>` : html`<table><thead><tr><th scope="col">${t('console.accounts.signedIn')}</th><th scope="col">${t('console.accounts.expires')}</th><th scope="col">${t('console.accounts.backend')}</th><th scope="col"><span class="visually-hidden">${t('console.accounts.endSession')}</span></th></tr></thead><tbody>${sessions.map(
+        (session) =>
+          html`<tr><td>${time(session.createdAt)}</td><td>${time(Math.min(session.expiresAt, session.idleExpiresAt))}</td><td>${String(session.data.backend ?? '')}</td><td><form method="post" action="/admin/accounts/${account.id}/sessions">${csrfField(page)}<input type="hidden" name="session" value="${session.key}"><button type="submit">${t('console.accounts.endSession')}</button></form></td></tr>`,
+      )}</tbody></table>`}</section>
 <section aria-labelledby="audit-heading"><h2 id="audit-heading">${t('console.accounts.recentEvents')}</h2>
 ${events.length === 0 ? html`<p>${t('console.none')}</p>` : html`<table><thead><tr><th scope="col">${t('console.audit.time')}</th><th scope="col">${t('console.audit.event')}</th><th scope="col">${t('console.audit.outcome')}</th><th scope="col">${t('console.audit.actor')}</th></tr></thead><tbody>${events.map(
         (e) => html`<tr><td>${time(e.at)}</td><td>${e.event}</td><td>${t(`console.outcome.${e.outcome}`)}</td><td>${e.actor ?? ''}</td></tr>`,

@@ -233,6 +233,22 @@ export class KnexTicketRegistry implements TicketRegistry {
     return { count, expiredSessions };
   }
 
+  /** The live single sign-on sessions (TGTs) of one account, newest first. */
+  async sessionsOf(accountId: number, now: number): Promise<StoredTicket[]> {
+    const rows = await this.db<TicketRow>('tickets')
+      .where({ kind: 'TGT', account_id: accountId })
+      .andWhere('expires_at', '>', now)
+      .andWhere('idle_expires_at', '>', now)
+      .orderBy('created_at', 'desc')
+      .limit(100);
+    return rows.map(toTicket);
+  }
+
+  /** Like deleteSession, by stored key (an administrator ending someone's session never sees its id). */
+  async deleteSessionByKey(key: string): Promise<number> {
+    return affected(await this.db('tickets').where({ id: key }).orWhere({ tgt_id: key }).del());
+  }
+
   async countActive(kind: TicketKind, now: number): Promise<number> {
     const [row] = await this.db('tickets')
       .where({ kind })

@@ -123,6 +123,20 @@ describe('admin console', () => {
     expect((await ctx.services.lockouts.get(plain.usernameKey)).lockedUntil).toBeNull();
   });
 
+  it("lists an account's sign-on sessions and ends one (audited with the administrator)", async () => {
+    const admin = await consoleLogin(ctx, 'root', 'Granite-Osprey-71');
+    const user = ctx.agent();
+    await submitLogin(user, 'plain', 'Copper-Meadow-33');
+    expect((await user.get('/cas/login')).text).toContain('You are logged in');
+    const plain = await ctx.services.accountService.requireByUsername('plain');
+    const page = await admin.get(`/admin/accounts/${plain.id}`);
+    const key = /name="session" value="([0-9a-f]+)"/.exec(page.text)![1];
+    const ended = await admin.post(`/admin/accounts/${plain.id}/sessions`).type('form').send({ csrf: csrfOf(page.text), session: key });
+    expect(ended.status).toBe(303);
+    expect((await user.get('/cas/login')).text).toContain('name="password"');
+    expect((await ctx.services.audit.query({ event: 'session_revoked' })).events[0]).toMatchObject({ username: 'plain', actor: 'root' });
+  });
+
   it('registers a service, tests URLs against the registry, filters the audit log and exports CSV', async () => {
     const admin = await consoleLogin(ctx, 'root', 'Granite-Osprey-71');
     const bad = await post(admin, '/admin/services', { name: 'x', serviceUrl: 'https://app.example.org*', enabled: 'true' }, '/admin/services/new');
