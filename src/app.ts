@@ -60,7 +60,7 @@ export function createApp(services: Services): Express {
     }),
   );
 
-  const ui = new WebUi(services.config.ui);
+  const ui = new WebUi(services.config.ui, services.loaded.configDir);
   const api = adminDeps(services);
   const consoleAuth = new ConsoleAuth({ publicUrl: services.config.server.publicUrl, ...services });
   app.use(ui.routes());

@@ -34,6 +34,7 @@ export function consoleLayout(page: ConsolePage, title: string, body: SafeHtml):
 <title>${title} · ${t('console.title')} · ${page.productName}</title>
 <link rel="stylesheet" href="/cas/static/portcullis.css">
 <link rel="stylesheet" href="/cas/static/console.css">
+${page.themeUrl ? html`<link rel="stylesheet" href="${page.themeUrl}">` : null}
 </head>
 <body class="console">
 <a class="skip" href="#main">${t('console.skip')}</a>

@@ -74,6 +74,8 @@ function failureView(result: Exclude<LoginResult, { status: 'success' }>): { sta
 
 interface ServiceRequest {
   service?: string;
+  /** The registered service's name, once checked (for its display name on the page). */
+  name?: string;
   renew: boolean;
   gateway: boolean;
   method: 'GET' | 'POST';
@@ -132,7 +134,7 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     const page = ui.page(req, model.service?.service === undefined ? '/cas/login' : `/cas/login?service=${encodeURIComponent(model.service.service)}`);
     const shown = typeof model.notice === 'string' ? { kind: 'error' as const, text: page.tr.t(model.notice) } : model.notice;
     res.status(status).type('html').send(
-      loginPage(page, { execution, service: model.service?.service, renew: model.service?.renew, method: model.service?.method === 'POST' ? 'POST' : undefined, username: model.username, notice: shown }),
+      loginPage(page, { execution, serviceName: ui.serviceDisplayName(model.service?.name, page.tr.lang), service: model.service?.service, renew: model.service?.renew, method: model.service?.method === 'POST' ? 'POST' : undefined, username: model.username, notice: shown }),
     );
   }
 
@@ -148,6 +150,7 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     const check = await services.checkService(request.service);
     if (check.allowed) {
       request.service = check.service;
+      request.name = check.name;
       return true;
     }
     const page = ui.page(req);

@@ -2,8 +2,15 @@ import { type Request, type Response, Router } from 'express';
 import type { Config } from '../config/schema';
 import type { ErrorRenderer } from '../http/error-handler';
 import { parseCookies, queryParams } from '../http/params';
-import { LANGUAGE_COOKIE, type Translator, chooseLanguage, isLanguage, translator } from './i18n';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { LANGUAGE_COOKIE, type Language, type Translator, chooseLanguage, isLanguage, translator } from './i18n';
 import { type Page, errorPage } from './views';
+
+const LOGO_TYPES: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp', '.svg': 'image/svg+xml' };
+const LONG_CACHE = 'public, max-age=31536000, immutable';
+const hash = (body: Buffer) => createHash('sha256').update(body).digest('hex').slice(0, 12);
 
 /** A local path to come back to after switching language; anything else goes to the login page. */
 export function localReturnPath(value: string | undefined): string {
@@ -16,7 +23,45 @@ export function localReturnPath(value: string | undefined): string {
  * and serves the language switcher (`GET /language?lang=ja&return=/path`).
  */
 export class WebUi {
-  constructor(private readonly config: Config['ui']) {}
+  private readonly logo?: { url: string; type: string; body: Buffer };
+  private readonly theme?: { url: string; body: string };
+
+  /** Reads the logo once; a configured logo that cannot be read stops the start with the file named. */
+  constructor(
+    private readonly config: Config['ui'],
+    configDir = '.',
+  ) {
+    if (config.logoFile) {
+      const file = path.resolve(configDir, config.logoFile);
+      const type = LOGO_TYPES[path.extname(file).toLowerCase()];
+      if (!type) throw new Error(`ui.logoFile ${file}: use a .png, .jpg, .webp or .svg file`);
+      let body: Buffer;
+      try {
+        body = readFileSync(file);
+      } catch (error) {
+        throw new Error(`ui.logoFile ${file} cannot be read: ${(error as Error).message}`);
+      }
+      // The content hash in the URL lets browsers keep the logo for a year and still see a new one at once.
+      this.logo = { url: `/ui/logo-${hash(body)}${path.extname(file).toLowerCase()}`, type, body };
+    }
+    if (config.primaryColor) {
+      const c = config.primaryColor;
+      const body = `:root { --accent: ${c}; --on-accent: #fff; --link: ${c}; }\n@media (prefers-color-scheme: dark) { :root { --accent: ${c}; --on-accent: #fff; } }\n`;
+      this.theme = { url: `/ui/theme-${hash(Buffer.from(body))}.css`, body };
+    }
+  }
+
+  /** The configured text in the page language (English when there is no Japanese one). */
+  private localized(text: Config['ui']['helpText'], lang: Language): string | undefined {
+    if (text === undefined || typeof text === 'string') return text;
+    return (lang === 'ja' ? text.ja : undefined) ?? text.en;
+  }
+
+  /** The name the login page gives a registered service, when `ui.services` names it. */
+  serviceDisplayName(serviceName: string | undefined, lang: Language): string | undefined {
+    const entry = serviceName === undefined ? undefined : this.config.services[serviceName];
+    return entry ? this.localized(entry.displayName, lang) : undefined;
+  }
 
   translator(req: Request): Translator {
     return translator(chooseLanguage(parseCookies(req.get('cookie')).get(LANGUAGE_COOKIE), req.get('accept-language'), this.config.defaultLanguage));
@@ -24,10 +69,15 @@ export class WebUi {
 
   /** `here` defaults to the request's own URL (GET) or path (POST: the form's data is not repeatable). */
   page(req: Request, here?: string): Page {
+    const tr = this.translator(req);
     return {
-      tr: this.translator(req),
+      tr,
       productName: this.config.productName,
       here: localReturnPath(here ?? (req.method === 'GET' ? req.originalUrl : req.path)),
+      logoUrl: this.logo?.url,
+      themeUrl: this.theme?.url,
+      helpText: this.localized(this.config.helpText, tr.lang),
+      helpUrl: this.config.helpUrl,
     };
   }
 
@@ -40,6 +90,9 @@ export class WebUi {
       res.set('Cache-Control', 'no-store');
       res.redirect(303, localReturnPath(params.get('return')));
     });
+    const { logo, theme } = this;
+    if (logo) router.get(logo.url, (_req, res) => void res.set('Cache-Control', LONG_CACHE).type(logo.type).send(logo.body));
+    if (theme) router.get(theme.url, (_req, res) => void res.set('Cache-Control', LONG_CACHE).type('text/css').send(theme.body));
     return router;
   }
 

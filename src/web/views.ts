@@ -12,6 +12,8 @@ export interface Page {
   here: string;
   /** Logo URL (served by Portcullis), when configured. */
   logoUrl?: string;
+  /** Stylesheet with the configured primary colour. */
+  themeUrl?: string;
   helpText?: string;
   helpUrl?: string;
 }
@@ -44,6 +46,7 @@ function layout(page: Page, title: string, body: SafeHtml): string {
 <meta name="referrer" content="no-referrer">
 <title>${title} · ${page.productName}</title>
 <link rel="stylesheet" href="/cas/static/portcullis.css">
+${page.themeUrl ? html`<link rel="stylesheet" href="${page.themeUrl}">` : null}
 </head>
 <body>
 <main class="card">
