@@ -5,6 +5,7 @@ import * as admin from './003_admin';
 import * as ops from './004_ops';
 import * as ticketStorage from './005_ticket_storage';
 import * as tokenSessions from './006_token_sessions';
+import * as noticeAcceptances from './007_notice_acceptances';
 
 /**
  * Migrations in order. Listed explicitly (not read from a directory) so the same
@@ -18,4 +19,5 @@ export const MIGRATIONS: { name: string; migration: Knex.Migration }[] = [
   { name: '004_ops', migration: ops },
   { name: '005_ticket_storage', migration: ticketStorage },
   { name: '006_token_sessions', migration: tokenSessions },
+  { name: '007_notice_acceptances', migration: noticeAcceptances },
 ];

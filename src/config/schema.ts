@@ -207,6 +207,18 @@ export const uiSchema = z
     helpText: localizedText.optional(),
     /** Link shown next to the help text (https: or mailto:). */
     helpUrl: z.string().regex(/^(https:\/\/|mailto:)\S+$/, 'must be an https: or mailto: URL').optional(),
+    /**
+     * Acceptable-use notice shown after sign-in, before any ticket; accepted once per
+     * account and version (a new version asks everyone again). Paragraphs are separated
+     * by blank lines.
+     */
+    notice: z
+      .strictObject({
+        version: z.string().min(1).max(64),
+        title: localizedText.optional(),
+        text: z.union([z.string().min(1).max(20000), z.strictObject({ en: z.string().min(1).max(20000), ja: z.string().min(1).max(20000).optional() })]),
+      })
+      .optional(),
     /** By registered service name: the name the login page shows ("Sign in to …"). */
     services: z.record(z.string(), z.strictObject({ displayName: localizedText })).default({}),
   })

@@ -9,13 +9,14 @@ import type { Config } from '../config/schema';
 import type { PasswordAuthenticator } from '../http/passport';
 import { FORM_CONTENT_TYPE, type Params, formParams, parseCookies, queryParams } from '../http/params';
 import type { AuditLog } from '../storage/audit-log';
+import type { NoticeStore } from '../storage/notice-store';
 import type { SessionService } from '../tickets/sessions';
 import type { Clock } from '../shared/clock';
 import { InputError, PolicyError } from '../shared/errors';
 import { packageRoot } from '../shared/package-root';
 import type { TokenSigner } from './signed-token';
 import { type ServicePort, appendQueryParameter } from './service-port';
-import { type Notice, changePasswordPage, errorPage, loggedInPage, loggedOutPage, loginPage, postRedirectPage, violationTexts } from './views';
+import { type Notice, changePasswordPage, errorPage, loggedInPage, loggedOutPage, loginPage, noticePage, postRedirectPage, violationTexts } from './views';
 import type { MessageKey } from './i18n';
 import type { WebUi } from './ui';
 
@@ -25,6 +26,8 @@ const EXECUTION_PURPOSE = 'login-execution';
 const PASSWORD_CHANGE_PURPOSE = 'password-change';
 const EXECUTION_TTL_MS = 60 * 60 * 1000;
 const PASSWORD_CHANGE_TTL_MS = 10 * 60 * 1000;
+const NOTICE_PURPOSE = 'notice';
+const NOTICE_TTL_MS = 30 * 60 * 1000;
 export const MAX_SERVICE_LENGTH = 4096;
 /** Where the "you are logged in" page sends an administrator (src/console). */
 const CONSOLE_URL = '/admin';
@@ -52,6 +55,7 @@ export interface LoginRouteDeps {
   services: ServicePort;
   audit: AuditLog;
   ui: WebUi;
+  notices: NoticeStore;
   /** Integrated Windows sign-in (SPNEGO) on GET /cas/login, when a windows backend enables it. */
   negotiate?: NegotiateAuthenticator;
 }
@@ -168,8 +172,23 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     res.status(303).location(ticket ? appendQueryParameter(service, 'ticket', ticket) : service).end();
   }
 
-  /** Ends a successful login: SSO session, cookie, then the service or the "logged in" page. */
+  /**
+   * Shows the notice (ui.notice) instead of going on when this account has not
+   * accepted its current version; `data` is what POST /cas/notice needs to go on.
+   */
+  async function noticeDue(req: Request, res: Response, accountId: number | null, data: Record<string, unknown>): Promise<boolean> {
+    const notice = deps.config.ui.notice;
+    if (!notice || accountId === null || (await deps.notices.hasAccepted(accountId, notice.version))) return false;
+    const page = ui.page(req, '/cas/login');
+    const token = signer.sign(NOTICE_PURPOSE, { ...data, a: accountId, v: notice.version }, clock.now() + NOTICE_TTL_MS);
+    res.status(200).type('html').send(noticePage(page, ui.notice(page.tr.lang)!, token));
+    return true;
+  }
+
+  /** Ends a successful login: notice if due, SSO session, cookie, then the service or the "logged in" page. */
   async function completeLogin(req: Request, res: Response, result: Extract<LoginResult, { status: 'success' }>, request: ServiceRequest): Promise<void> {
+    const carried = { k: 'login', at: result.authenticatedAt, b: result.backend, s: request.service ?? null, m: request.method, attrs: result.principal.attributes };
+    if (await noticeDue(req, res, result.account.id, carried)) return;
     const tgtId = await deps.sessions.create(result.account.username, result.account.id, {
       authenticatedAt: result.authenticatedAt,
       backend: result.backend,
@@ -195,6 +214,7 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
         res.status(200).type('html').send(loggedInPage(ui.page(req), session.ticket.principal, account?.role === 'admin' ? CONSOLE_URL : undefined));
         return;
       }
+      if (await noticeDue(req, res, session.ticket.accountId, { k: 'sso', s: request.service, m: request.method })) return;
       await sendToService(req, res, request, await services.issueServiceTicket(session, request.service, false));
       return;
     }
@@ -302,6 +322,37 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     const request: ServiceRequest = { service: typeof data.s === 'string' ? data.s : undefined, renew: false, gateway: false, method: data.m === 'POST' ? 'POST' : 'GET' };
     if (!(await allowedService(req, res, request))) return;
     await completeLogin(req, res, { status: 'success', account, principal: { username: account.username, source: account.source, attributes: {} }, backend: String(data.b), authenticatedAt: Number(data.at) }, request);
+  });
+
+  router.post('/cas/notice', formBody, async (req, res) => {
+    const form = formParams(req);
+    const data = signer.verify(NOTICE_PURPOSE, form.get('token'), clock.now());
+    const page = ui.page(req, '/cas/login');
+    const { t } = page.tr;
+    const account = data ? await deps.accountService.get(Number(data.a)).catch(() => null) : null;
+    if (!data || !account || data.v !== deps.config.ui.notice?.version) {
+      res.status(403).type('html').send(errorPage(page, t('notice.expiredTitle'), t('notice.expired')));
+      return;
+    }
+    const accepted = form.get('decision') === 'accept';
+    const details = { version: data.v, language: page.tr.lang };
+    if (!accepted || (await deps.notices.accept(account.id, String(data.v), page.tr.lang, clock.now()))) {
+      await deps.audit.append({ event: accepted ? 'notice_accepted' : 'notice_declined', outcome: accepted ? 'success' : 'info', username: account.username, clientIp: req.ip ?? null, details }, clock.now());
+    }
+    if (!accepted) {
+      res.status(200).type('html').send(errorPage(page, t('notice.declinedTitle'), t('notice.declined')));
+      return;
+    }
+    const request: ServiceRequest = { service: typeof data.s === 'string' ? data.s : undefined, renew: false, gateway: false, method: data.m === 'POST' ? 'POST' : 'GET' };
+    if (!(await allowedService(req, res, request))) return;
+    if (data.k === 'sso') {
+      const session = await deps.sessions.find(parseCookies(req.get('cookie')).get(TGC_COOKIE));
+      if (!session || session.ticket.accountId !== account.id || request.service === undefined) return renderLogin(req, res, 200, { service: request });
+      await sendToService(req, res, request, await services.issueServiceTicket(session, request.service, false));
+      return;
+    }
+    const attributes = (data.attrs ?? {}) as Record<string, string[]>;
+    await completeLogin(req, res, { status: 'success', account, principal: { username: account.username, source: account.source, attributes }, backend: String(data.b), authenticatedAt: Number(data.at) }, request);
   });
 
   router.get('/cas/logout', async (req, res) => {

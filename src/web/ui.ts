@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LANGUAGE_COOKIE, type Language, type Translator, chooseLanguage, isLanguage, translator } from './i18n';
-import { type Page, errorPage } from './views';
+import { type NoticeText, type Page, errorPage } from './views';
 
 const LOGO_TYPES: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp', '.svg': 'image/svg+xml' };
 const LONG_CACHE = 'public, max-age=31536000, immutable';
@@ -51,8 +51,16 @@ export class WebUi {
     }
   }
 
+  /** The notice in the page language, when one is configured. */
+  notice(lang: Language): NoticeText | undefined {
+    const notice = this.config.notice;
+    if (!notice) return undefined;
+    const text = this.localized(notice.text, lang) ?? '';
+    return { version: notice.version, title: this.localized(notice.title, lang), paragraphs: text.split(/\r?\n\s*\r?\n/).map((p) => p.trim()).filter(Boolean) };
+  }
+
   /** The configured text in the page language (English when there is no Japanese one). */
-  private localized(text: Config['ui']['helpText'], lang: Language): string | undefined {
+  private localized(text: string | { en: string; ja?: string } | undefined, lang: Language): string | undefined {
     if (text === undefined || typeof text === 'string') return text;
     return (lang === 'ja' ? text.ja : undefined) ?? text.en;
   }

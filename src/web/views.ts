@@ -189,3 +189,28 @@ ${Object.entries(fields).map(([name, value]) => html`<input type="hidden" name="
 <script src="/cas/static/autosubmit.js"></script>`,
   );
 }
+
+export interface NoticeText {
+  version: string;
+  title?: string;
+  paragraphs: string[];
+}
+
+/** The acceptable-use notice, shown after sign-in and before any ticket. */
+export function noticePage(page: Page, notice: NoticeText, token: string): string {
+  const { t } = page.tr;
+  const title = notice.title ?? t('notice.title');
+  return layout(
+    page,
+    title,
+    html`<h1 id="notice-title">${title}</h1>
+<p>${t('notice.intro')}</p>
+<div class="notice-text" id="notice-text" role="region" aria-labelledby="notice-title" tabindex="0">${notice.paragraphs.map((p) => html`<p>${p}</p>`)}</div>
+<p class="hint">${t('notice.version', { version: notice.version })}</p>
+<form method="post" action="/cas/notice" class="actions">
+  <input type="hidden" name="token" value="${token}">
+  <button type="submit" name="decision" value="accept">${t('notice.accept')}</button>
+  <button type="submit" name="decision" value="decline" class="secondary">${t('notice.decline')}</button>
+</form>`,
+  );
+}
