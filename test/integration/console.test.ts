@@ -159,6 +159,43 @@ describe('admin console', () => {
     expect(lines[1]).toContain('"service_created","success","","root"');
   });
 
+  it('deletes with confirmation and a recent password; refuses to delete the last administrator; edits and removes a service; shows the policy', async () => {
+    const admin = await consoleLogin(ctx, 'root', 'Granite-Osprey-71');
+    const plain = await ctx.services.accountService.requireByUsername('plain');
+    const unconfirmed = await post(admin, `/admin/accounts/${plain.id}/delete`, {}, `/admin/accounts/${plain.id}`);
+    expect(unconfirmed.status).toBe(422);
+    expect(unconfirmed.text).toContain('Tick the confirmation box first.');
+    expect((await post(admin, `/admin/accounts/${plain.id}/delete`, { confirm: 'true' }, `/admin/accounts/${plain.id}`)).headers.location).toBe('/admin/accounts?done=deleted');
+    expect(await ctx.services.accountService.findByUsername('plain')).toBeNull();
+    expect((await ctx.services.audit.query({ event: 'account_deleted' })).events[0]).toMatchObject({ username: 'plain', actor: 'root' });
+
+    const root = await ctx.services.accountService.requireByUsername('root');
+    const last = await post(admin, `/admin/accounts/${root.id}/delete`, { confirm: 'true' }, `/admin/accounts/${root.id}`);
+    expect(last.status).toBe(409);
+    expect(last.text).toContain('This is the last enabled administrator');
+
+    await post(admin, '/admin/services', { name: 'intranet', serviceUrl: 'https://intranet.example.org/', enabled: 'true' }, '/admin/services/new');
+    const service = (await ctx.services.serviceRegistry.findByName('intranet'))!;
+    const edited = await post(admin, `/admin/services/${service.id}`, { version: String(service.version), name: 'intranet', serviceUrl: 'https://intranet.example.org/**', enabled: 'true' });
+    expect(edited.status).toBe(303);
+    expect((await ctx.services.serviceRegistry.get(service.id))?.serviceUrl).toBe('https://intranet.example.org/**');
+    expect((await post(admin, `/admin/services/${service.id}/delete`, { confirm: 'true' }, `/admin/services/${service.id}`)).status).toBe(303);
+    expect(await ctx.services.serviceRegistry.get(service.id)).toBeNull();
+    expect((await ctx.services.audit.query({ event: 'service_deleted' })).events[0].actor).toBe('root');
+
+    const policy = await admin.get('/admin/policy');
+    expect(policy.text).toMatch(/<code>maxAdministratorCount<\/code><\/th><td>2<\/td><td>built-in default<\/td>/);
+  });
+
+  it('sends the administrator back to the login page when the single sign-on session has expired', async () => {
+    const admin = await consoleLogin(ctx, 'root', 'Granite-Osprey-71', '/admin/audit');
+    expect((await admin.get('/admin/audit')).status).toBe(200);
+    ctx.clock.advance(ctx.services.config.tickets.tgtHardTimeoutSeconds * 1000 + 1000);
+    const expired = await admin.get('/admin/audit');
+    expect(expired.status).toBe(303);
+    expect(expired.headers.location).toBe(`/cas/login?service=${encodeURIComponent('/admin/session?next=%2Fadmin%2Faudit')}`);
+  });
+
   it('shows console pages in Japanese', async () => {
     const admin = await consoleLogin(ctx, 'root', 'Granite-Osprey-71');
     const page = await admin.get('/admin/accounts').set('Accept-Language', 'ja');
