@@ -28,6 +28,7 @@ const EXECUTION_TTL_MS = 60 * 60 * 1000;
 const PASSWORD_CHANGE_TTL_MS = 10 * 60 * 1000;
 const NOTICE_PURPOSE = 'notice';
 const NOTICE_TTL_MS = 30 * 60 * 1000;
+const NOTICE_TOKEN_MAX = 48 * 1024;
 export const MAX_SERVICE_LENGTH = 4096;
 /** Where the "you are logged in" page sends an administrator (src/console). */
 const CONSOLE_URL = '/admin';
@@ -326,7 +327,8 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
 
   router.post('/cas/notice', formBody, async (req, res) => {
     const form = formParams(req);
-    const data = signer.verify(NOTICE_PURPOSE, form.get('token'), clock.now());
+    // The token carries the directory attributes of the sign-in (group lists can be long).
+    const data = signer.verify(NOTICE_PURPOSE, form.get('token'), clock.now(), NOTICE_TOKEN_MAX);
     const page = ui.page(req, '/cas/login');
     const { t } = page.tr;
     const account = data ? await deps.accountService.get(Number(data.a)).catch(() => null) : null;

@@ -49,6 +49,19 @@ describe('notice page (ui.notice)', () => {
     expect((await ctx.services.audit.query({ event: 'notice_declined' })).total).toBe(1);
   });
 
+  it('carries long directory attribute lists through the notice into the session', async () => {
+    const aiko = await ctx.services.accountService.requireByUsername('aiko');
+    const groups = Array.from({ length: 300 }, (_, i) => `cn=group-${i},ou=groups,dc=example,dc=org`);
+    const agent = ctx.agent();
+    // What the login would render for a directory user with many groups.
+    const token = ctx.services.signer.sign('notice', { k: 'login', at: ctx.clock.now(), b: 'ldap', s: APP, m: 'GET', attrs: { memberOf: groups }, a: aiko.id, v: '2026-04' }, ctx.clock.now() + 60_000);
+    expect(token.length).toBeGreaterThan(4096);
+    const accepted = await agent.post('/cas/notice').type('form').send({ token, decision: 'accept' });
+    expect(accepted.status).toBe(303);
+    const tgc = /TGC=([^;]+)/.exec(String(accepted.headers['set-cookie']))![1];
+    expect((await ctx.services.sessions.find(tgc))?.authentication.attributes.memberOf).toHaveLength(300);
+  });
+
   it('stops single sign-on into a service until a live session accepts, and refuses a forged token', async () => {
     const aiko = await ctx.services.accountService.requireByUsername('aiko');
     const tgt = await ctx.services.sessions.create('aiko', aiko.id, { authenticatedAt: ctx.clock.now(), backend: 'internal', attributes: {} });
