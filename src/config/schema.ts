@@ -219,8 +219,8 @@ export const uiSchema = z
         text: z.union([z.string().min(1).max(20000), z.strictObject({ en: z.string().min(1).max(20000), ja: z.string().min(1).max(20000).optional() })]),
       })
       .optional(),
-    /** By registered service name: the name the login page shows ("Sign in to …"). */
-    services: z.record(z.string(), z.strictObject({ displayName: localizedText })).default({}),
+    /** By registered service name: the name (and logo) the login page shows ("Sign in to …"). */
+    services: z.record(z.string(), z.strictObject({ displayName: localizedText, logoFile: z.string().min(1).optional() })).default({}),
   })
   .prefault({});
 

@@ -139,7 +139,7 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     const page = ui.page(req, model.service?.service === undefined ? '/cas/login' : `/cas/login?service=${encodeURIComponent(model.service.service)}`);
     const shown = typeof model.notice === 'string' ? { kind: 'error' as const, text: page.tr.t(model.notice) } : model.notice;
     res.status(status).type('html').send(
-      loginPage(page, { execution, serviceName: ui.serviceDisplayName(model.service?.name, page.tr.lang), service: model.service?.service, renew: model.service?.renew, method: model.service?.method === 'POST' ? 'POST' : undefined, username: model.username, notice: shown }),
+      loginPage(page, { execution, serviceBrand: ui.serviceBranding(model.service?.name, page.tr.lang), service: model.service?.service, renew: model.service?.renew, method: model.service?.method === 'POST' ? 'POST' : undefined, username: model.username, notice: shown }),
     );
   }
 

@@ -12,6 +12,25 @@ const LOGO_TYPES: Record<string, string> = { '.png': 'image/png', '.jpg': 'image
 const LONG_CACHE = 'public, max-age=31536000, immutable';
 const hash = (body: Buffer) => createHash('sha256').update(body).digest('hex').slice(0, 12);
 
+interface Asset {
+  url: string;
+  type: string;
+  body: Buffer;
+}
+
+/** A logo file, served under a URL with its content hash: browsers keep it for a year and still see a new one at once. */
+function readLogo(file: string, key: string): Asset {
+  const type = LOGO_TYPES[path.extname(file).toLowerCase()];
+  if (!type) throw new Error(`${key} ${file}: use a .png, .jpg, .webp or .svg file`);
+  let body: Buffer;
+  try {
+    body = readFileSync(file);
+  } catch (error) {
+    throw new Error(`${key} ${file} cannot be read: ${(error as Error).message}`);
+  }
+  return { url: `/ui/logo-${hash(body)}${path.extname(file).toLowerCase()}`, type, body };
+}
+
 /** A local path to come back to after switching language; anything else goes to the login page. */
 export function localReturnPath(value: string | undefined): string {
   if (!value || value.length > 2048 || !value.startsWith('/') || value.startsWith('//') || /[\\\s]/.test(value)) return '/cas/login';
@@ -23,26 +42,19 @@ export function localReturnPath(value: string | undefined): string {
  * and serves the language switcher (`GET /language?lang=ja&return=/path`).
  */
 export class WebUi {
-  private readonly logo?: { url: string; type: string; body: Buffer };
+  private readonly logo?: Asset;
+  /** Logos of registered services (`ui.services.<name>.logoFile`), by service name. */
+  private readonly serviceLogos = new Map<string, Asset>();
   private readonly theme?: { url: string; body: string };
 
-  /** Reads the logo once; a configured logo that cannot be read stops the start with the file named. */
+  /** Reads the logos once; a configured logo that cannot be read stops the start with the file named. */
   constructor(
     private readonly config: Config['ui'],
     configDir = '.',
   ) {
-    if (config.logoFile) {
-      const file = path.resolve(configDir, config.logoFile);
-      const type = LOGO_TYPES[path.extname(file).toLowerCase()];
-      if (!type) throw new Error(`ui.logoFile ${file}: use a .png, .jpg, .webp or .svg file`);
-      let body: Buffer;
-      try {
-        body = readFileSync(file);
-      } catch (error) {
-        throw new Error(`ui.logoFile ${file} cannot be read: ${(error as Error).message}`);
-      }
-      // The content hash in the URL lets browsers keep the logo for a year and still see a new one at once.
-      this.logo = { url: `/ui/logo-${hash(body)}${path.extname(file).toLowerCase()}`, type, body };
+    if (config.logoFile) this.logo = readLogo(path.resolve(configDir, config.logoFile), 'ui.logoFile');
+    for (const [name, service] of Object.entries(config.services)) {
+      if (service.logoFile) this.serviceLogos.set(name, readLogo(path.resolve(configDir, service.logoFile), `ui.services.${name}.logoFile`));
     }
     if (config.primaryColor) {
       const c = config.primaryColor;
@@ -65,10 +77,11 @@ export class WebUi {
     return (lang === 'ja' ? text.ja : undefined) ?? text.en;
   }
 
-  /** The name the login page gives a registered service, when `ui.services` names it. */
-  serviceDisplayName(serviceName: string | undefined, lang: Language): string | undefined {
+  /** The name (and logo) the login page gives a registered service, when `ui.services` names it. */
+  serviceBranding(serviceName: string | undefined, lang: Language): { name: string; logoUrl?: string } | undefined {
     const entry = serviceName === undefined ? undefined : this.config.services[serviceName];
-    return entry ? this.localized(entry.displayName, lang) : undefined;
+    if (!entry || serviceName === undefined) return undefined;
+    return { name: this.localized(entry.displayName, lang) as string, logoUrl: this.serviceLogos.get(serviceName)?.url };
   }
 
   translator(req: Request): Translator {
@@ -99,7 +112,9 @@ export class WebUi {
       res.redirect(303, localReturnPath(params.get('return')));
     });
     const { logo, theme } = this;
-    if (logo) router.get(logo.url, (_req, res) => void res.set('Cache-Control', LONG_CACHE).type(logo.type).send(logo.body));
+    for (const asset of [...(logo ? [logo] : []), ...this.serviceLogos.values()]) {
+      router.get(asset.url, (_req, res) => void res.set('Cache-Control', LONG_CACHE).type(asset.type).send(asset.body));
+    }
     if (theme) router.get(theme.url, (_req, res) => void res.set('Cache-Control', LONG_CACHE).type('text/css').send(theme.body));
     return router;
   }

@@ -81,8 +81,8 @@ export function violationTexts(tr: Translator, violations: readonly Violation[])
 export interface LoginPageModel {
   execution: string;
   service?: string;
-  /** The registered service's display name ("Sign in to …"). */
-  serviceName?: string;
+  /** The registered service's display name ("Sign in to …") and logo, from `ui.services`. */
+  serviceBrand?: { name: string; logoUrl?: string };
   renew?: boolean;
   method?: string;
   username?: string;
@@ -95,7 +95,8 @@ export function loginPage(page: Page, m: LoginPageModel): string {
   return layout(
     page,
     t('login.title'),
-    html`<h1>${m.serviceName ? t('login.headingService', { service: m.serviceName }) : t('login.heading')}</h1>
+    html`${m.serviceBrand?.logoUrl ? html`<p class="service-logo"><img src="${m.serviceBrand.logoUrl}" alt=""></p>` : null}
+<h1>${m.serviceBrand ? t('login.headingService', { service: m.serviceBrand.name }) : t('login.heading')}</h1>
 ${notice(m.notice)}
 <form method="post" action="/cas/login" autocomplete="on" novalidate>
   <label for="username">${t('login.username')}</label>
