@@ -7,12 +7,9 @@ import type { Account } from '../storage/accounts-repo';
 import type { StoredTicket } from '../tickets/registry';
 import { html } from '../web/html';
 import type { Translator } from '../web/i18n';
-import { type ConsolePage, checkbox, consoleLayout, csrfField, field, pager, selectField, time } from './views';
+import { type ConsolePage, type FieldErrors, checkbox, consoleLayout, csrfField, field, pager, selectField, time } from './views';
 
 /** The account pages' HTML (src/console/accounts.ts has the routes). */
-
-/** Messages per form field; `form` for the whole form. */
-export type FieldErrors = Record<string, string[]>;
 
 function roleOptions(t: Translator['t']): [string, string][] {
   return [

@@ -1,5 +1,4 @@
 import { type Request, type Response, Router } from 'express';
-import type { z } from 'zod';
 import { listAccounts, lockoutView } from '../admin/account-views';
 import { accountCreateSchema, accountListQuery, accountUpdateSchema, passwordResetSchema } from '../admin/schemas';
 import type { Params } from '../http/params';
@@ -7,18 +6,10 @@ import type { Account, AccountChanges } from '../storage/accounts-repo';
 import { ConflictError, InputError, NotFoundError, PolicyError } from '../shared/errors';
 import type { Translator } from '../web/i18n';
 import { violationTexts } from '../web/views';
-import { type ConsoleDeps, actorOf, checkedForm, consolePage, formBody, userOf } from './context';
-import { type FieldErrors, accountDetail, accountList, createForm } from './account-views';
+import { type ConsoleDeps, actorOf, checkedForm, consolePage, formBody, schemaErrors, userOf } from './context';
+import { accountDetail, accountList, createForm } from './account-views';
+import type { FieldErrors } from './views';
 
-/** zod's issues by form field (the API validates with the same schemas). */
-function schemaErrors(error: z.ZodError, tr: Translator): FieldErrors {
-  const errors: FieldErrors = {};
-  for (const issue of error.issues) {
-    const name = String(issue.path[0] ?? 'form');
-    (errors[name] ??= []).push(tr.t('console.field.invalid', { detail: issue.message }));
-  }
-  return errors;
-}
 
 /** A refusal from the account service as field errors in the page's language. */
 function serviceErrors(deps: ConsoleDeps, error: unknown, tr: Translator): FieldErrors | null {

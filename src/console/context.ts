@@ -8,7 +8,9 @@ import { type Notice, errorPage } from '../web/views';
 import type { MessageKey } from '../web/i18n';
 import type { WebUi } from '../web/ui';
 import type { ConsoleAuth, ConsoleUser } from './session';
-import type { ConsolePage, Section } from './views';
+import type { ConsolePage, FieldErrors, Section } from './views';
+import type { z } from 'zod';
+import type { Translator } from '../web/i18n';
 
 /** What the console's pages use: the same services as the REST API, nothing of their own but HTML. */
 export interface ConsoleDeps {
@@ -58,4 +60,14 @@ export function checkedForm(deps: ConsoleDeps, req: Request, res: Response): Par
   const page = deps.ui.page(req);
   res.status(403).type('html').send(errorPage(page, page.tr.t('console.csrfTitle'), page.tr.t('console.csrf')));
   return null;
+}
+
+/** zod's issues by form field (the API validates with the same schemas). */
+export function schemaErrors(error: z.ZodError, tr: Translator): FieldErrors {
+  const errors: FieldErrors = {};
+  for (const issue of error.issues) {
+    const name = String(issue.path[0] ?? 'form');
+    (errors[name] ??= []).push(tr.t('console.field.invalid', { detail: issue.message }));
+  }
+  return errors;
 }

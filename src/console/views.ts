@@ -7,6 +7,9 @@ import { type Notice, type Page, languageSwitcher, notice } from '../web/views';
  * style). Every text comes from the catalogues in src/web/locales.
  */
 
+/** Messages per form field; `form` for the whole form. */
+export type FieldErrors = Record<string, string[]>;
+
 export type Section = 'dashboard' | 'accounts' | 'services' | 'audit' | 'policy';
 
 export interface ConsolePage extends Page {
