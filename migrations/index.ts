@@ -7,6 +7,7 @@ import * as ticketStorage from './005_ticket_storage';
 import * as tokenSessions from './006_token_sessions';
 import * as mfa from './007_mfa';
 import * as heartbeat from './008_heartbeat';
+import * as noticeAcceptances from './009_notice_acceptances';
 
 /**
  * Migrations in order. Listed explicitly (not read from a directory) so the same
@@ -22,4 +23,5 @@ export const MIGRATIONS: { name: string; migration: Knex.Migration }[] = [
   { name: '006_token_sessions', migration: tokenSessions },
   { name: '007_mfa', migration: mfa },
   { name: '008_heartbeat', migration: heartbeat },
+  { name: '009_notice_acceptances', migration: noticeAcceptances },
 ];

@@ -11,6 +11,10 @@ import { API_PREFIX, adminDeps, adminRouter } from './admin/routes';
 import { ApiGuard, wwwAuthenticate } from './admin/guard';
 import type { AdminDeps } from './admin/handlers/context';
 import { HttpError } from './shared/errors';
+import { ConsoleAuth } from './console/session';
+import { consoleRoutes } from './console/routes';
+import { ConsoleStats } from './storage/console-stats';
+import { WebUi } from './web/ui';
 import { errorPage } from './web/views';
 import { requestLogger } from './ops/request-log';
 import { opsRoutes } from './ops/health';
@@ -76,6 +80,7 @@ export function createApp(services: Services): Express {
     }),
   );
 
+  const ui = new WebUi(services.config.ui, services.loaded.configDir);
   const secondFactor = new SecondFactorStep({
     mfa: services.mfa,
     signer: services.signer,
@@ -83,18 +88,24 @@ export function createApp(services: Services): Express {
     accountService: services.accountService,
     findSession: (tgtId) => services.sessions.find(tgtId),
     addSessionMethod: (session, method) => services.sessions.addMethod(session, method),
+    page: (req) => ui.page(req, '/cas/login'),
   });
-  app.use(loginRoutes({ ...services, services: services.servicePort, secondFactor }));
+  const consoleAuth = new ConsoleAuth({ ...services, publicUrl: services.config.server.publicUrl });
+  app.use(ui.routes());
+  // The console signs in through the login like an application; its callback is allowed without registration.
+  app.use(loginRoutes({ ...services, services: consoleAuth.servicePort(services.servicePort), ui, secondFactor }));
   app.use(casValidationRoutes(services), restTicketRoutes(services));
   app.use(API_PREFIX, adminRouter(services, admin));
+  app.use(consoleRoutes({ services, tokens: admin.tokens, ui, auth: consoleAuth, stats: new ConsoleStats(services.db.knex) }));
 
   app.use((req, res) => {
     if (req.path.startsWith('/api/')) {
       res.status(404).type('application/problem+json').send(JSON.stringify({ type: 'https://portcullis.dev/problems/not-found', title: 'Not found', status: 404, detail: `No route for ${req.method} ${req.path}.` }));
       return;
     }
-    res.status(404).type('html').send(errorPage('Not found', 'There is nothing at this address.'));
+    const page = ui.page(req);
+    res.status(404).type('html').send(errorPage(page, page.tr.t('error.notFoundTitle'), page.tr.t('error.notFound')));
   });
-  app.use(errorHandler(services.logger, [casErrorRenderer]));
+  app.use(errorHandler(services.logger, [casErrorRenderer, ui.errorRenderer()]));
   return app;
 }

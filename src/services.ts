@@ -14,6 +14,7 @@ import { AuditLog } from './storage/audit-log';
 import { type Database, openDatabase } from './storage/db';
 import { KeyStore } from './storage/key-store';
 import { LockoutStore } from './storage/lockout-store';
+import { NoticeStore } from './storage/notice-store';
 import type { KnexTicketRegistry } from './tickets/registry';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -82,6 +83,8 @@ export interface Services {
   cas: CasProtocol;
   /** Registered CAS services (used by the CLI and the admin API). */
   serviceRegistry: ServiceRegistry;
+  /** Acceptances of the notice page (`ui.notice`). */
+  notices: NoticeStore;
   close(): Promise<void>;
 }
 
@@ -172,6 +175,7 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
     publicUrl: new PublicUrl(config.server),
     cas,
     serviceRegistry: cas.registry,
+    notices: new NoticeStore(db.knex),
     async close() {
       await cas.stop();
       await Promise.allSettled(backends.map((b) => b.close()));

@@ -19,7 +19,7 @@ set -euo pipefail
 
 PACKAGES=(slapd ldap-utils krb5-kdc krb5-admin-server krb5-user libkrb5-dev postgresql
           samba samba-ad-dc samba-ad-provision winbind chromium openssl procps python3
-          docker-compose)
+          docker-compose fonts-ipafont-gothic)
 
 # binaries (absolute path or name for command -v) -> package providing it
 declare -A BIN_PKG=(
@@ -42,7 +42,8 @@ for b in "${!BIN_PKG[@]}"; do
 done
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 # packages without a distinctive binary: ask dpkg (one call for all of them)
-for p in samba-ad-dc samba-ad-provision libkrb5-dev; do
+# (fonts-ipafont-gothic: a Japanese font, so the browser tests' screenshots of Japanese pages are legible)
+for p in samba-ad-dc samba-ad-provision libkrb5-dev fonts-ipafont-gothic; do
   st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ $st == "install ok installed" ]] || missing+=("$p")
 done

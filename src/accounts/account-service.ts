@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { LivePolicySource } from '../config/live-policy';
+import type { PasswordPolicyConfig } from '../config/schema';
 import type { PasswordHasher } from '../authn/password-hasher';
 import { INTERNAL_BACKEND } from '../authn/internal-backend';
 import type { Principal } from '../authn/backend';
@@ -58,10 +59,15 @@ export class AccountService {
     return new PasswordPolicy(this.policy.get().password, this.breached?.get() ?? null);
   }
 
+  /** The password rules in force (pages show the minimum length). */
+  passwordPolicyConfig(): PasswordPolicyConfig {
+    return this.policy.get().password;
+  }
+
   private assertPasswordAcceptable(password: string, context: PasswordContext): void {
     if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) {
       throw new PolicyError('password_policy', `The password is longer than ${MAX_PASSWORD_BYTES} bytes.`, [
-        { rule: 'max_length', message: `must be at most ${MAX_PASSWORD_BYTES} bytes` },
+        { rule: 'max_length', message: `must be at most ${MAX_PASSWORD_BYTES} bytes`, limit: MAX_PASSWORD_BYTES, unit: 'bytes' },
       ]);
     }
     const violations = this.passwordPolicy().check(password, context);
@@ -186,7 +192,7 @@ export class AccountService {
     for (const hash of new Set(previous)) {
       if (await this.hasher.verify(hash, password)) {
         throw new PolicyError('password_policy', `The password must not be one of the last ${Math.max(historySize, 1)} passwords.`, [
-          { rule: 'reused', message: `must not be one of the last ${Math.max(historySize, 1)} passwords` },
+          { rule: 'reused', message: `must not be one of the last ${Math.max(historySize, 1)} passwords`, limit: Math.max(historySize, 1) },
         ]);
       }
     }

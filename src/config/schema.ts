@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { backendsSchema } from './backends-schema';
+import { AA_TEXT, contrastRatio } from '../shared/contrast';
 
 /**
  * The whole configuration: one schema, every default in one place. Objects are
@@ -212,6 +213,50 @@ export const mfaSchema = z
   })
   .prefault({});
 
+/** A text in each page language, or one text for all of them. */
+const localizedText = z.union([z.string().min(1).max(1000), z.strictObject({ en: z.string().min(1).max(1000), ja: z.string().min(1).max(1000).optional() })]);
+
+/** Pages people see: language and branding. */
+export const uiSchema = z
+  .strictObject({
+    /** Language when neither the switcher's cookie nor Accept-Language picks English or Japanese. */
+    defaultLanguage: z.enum(['en', 'ja']).default('en'),
+    /** Shown in page titles and the header. */
+    productName: z.string().min(1).max(80).default('Portcullis'),
+    /** PNG, JPEG, WebP or SVG shown in the header; relative paths are in the config directory. */
+    logoFile: z.string().min(1).optional(),
+    /**
+     * Buttons and links, `#rrggbb`. White text sits on it in both themes, so it must
+     * reach WCAG AA (4.5:1) against white; a start with a paler colour is refused.
+     */
+    primaryColor: z
+      .string()
+      .regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour written #rrggbb')
+      .refine((c) => contrastRatio(c, '#ffffff') >= AA_TEXT, {
+        error: (issue) => `contrast with white text is ${contrastRatio(String(issue.input), '#ffffff').toFixed(2)}:1; WCAG AA needs ${AA_TEXT}:1, choose a darker colour`,
+      })
+      .optional(),
+    /** A line under every page's form, e.g. who to call; per language or one text for all. */
+    helpText: localizedText.optional(),
+    /** Link shown next to the help text (https: or mailto:). */
+    helpUrl: z.string().regex(/^(https:\/\/|mailto:)\S+$/, 'must be an https: or mailto: URL').optional(),
+    /**
+     * Acceptable-use notice shown after sign-in, before any ticket; accepted once per
+     * account and version (a new version asks everyone again). Paragraphs are separated
+     * by blank lines.
+     */
+    notice: z
+      .strictObject({
+        version: z.string().min(1).max(64),
+        title: localizedText.optional(),
+        text: z.union([z.string().min(1).max(20000), z.strictObject({ en: z.string().min(1).max(20000), ja: z.string().min(1).max(20000).optional() })]),
+      })
+      .optional(),
+    /** By registered service name: the name (and logo) the login page shows ("Sign in to …"). */
+    services: z.record(z.string(), z.strictObject({ displayName: localizedText, logoFile: z.string().min(1).optional() })).default({}),
+  })
+  .prefault({});
+
 export const configSchema = z.strictObject({
   server: serverSchema,
   database: databaseSchema,
@@ -226,6 +271,7 @@ export const configSchema = z.strictObject({
   ops: opsSchema,
   api: apiSchema,
   mfa: mfaSchema,
+  ui: uiSchema,
   /** Authentication backends, in the order they are asked (internal is always available). */
   authentication: z
     .strictObject({ backends: backendsSchema })

@@ -2,7 +2,6 @@ import type { ErrorRequestHandler, Request, Response } from 'express';
 import type { Logger } from '../shared/logger';
 import { ConflictError, HttpError, InputError, NotFoundError, PolicyError } from '../shared/errors';
 import { asUnavailable } from '../storage/storage-faults';
-import { errorPage } from '../web/views';
 
 /** RFC 9457 problem details; `type` is stable per kind of problem. */
 export interface Problem {
@@ -88,7 +87,7 @@ export function errorHandler(logger: Logger, renderers: ErrorRenderer[]): ErrorR
       res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
       return;
     }
-    const title = problem.status === 503 ? 'Service unavailable' : problem.status >= 500 ? 'Something went wrong' : 'Request refused';
-    res.status(problem.status).type('html').send(errorPage(title, problem.detail));
+    // Pages get their error page from a renderer (web/ui.ts, in the page's language); this is the last resort.
+    res.status(problem.status).type('text/plain').send(`${problem.title}: ${problem.detail}\n`);
   };
 }

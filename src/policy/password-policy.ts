@@ -8,6 +8,9 @@ import { estimateStrength, userInputs } from './strength';
 export interface PasswordViolation {
   rule: 'min_length' | 'max_length' | 'digit_or_special' | 'contains_username' | 'blocklisted' | 'reused' | 'control_characters' | 'min_strength' | 'breached';
   message: string;
+  /** The number in the rule (length, history size), so pages can say it in their own language. */
+  limit?: number;
+  unit?: 'characters' | 'bytes';
   /** The strength estimator's own words (min_strength only). */
   feedback?: { score: number; warning: string | null; suggestions: string[] };
 }
@@ -59,8 +62,8 @@ export class PasswordPolicy {
     const violations: PasswordViolation[] = [];
     const length = [...password].length;
     const c = this.config;
-    if (length < c.minLength) violations.push({ rule: 'min_length', message: `must be at least ${c.minLength} characters long` });
-    if (length > c.maxLength) violations.push({ rule: 'max_length', message: `must be at most ${c.maxLength} characters long` });
+    if (length < c.minLength) violations.push({ rule: 'min_length', message: `must be at least ${c.minLength} characters long`, limit: c.minLength });
+    if (length > c.maxLength) violations.push({ rule: 'max_length', message: `must be at most ${c.maxLength} characters long`, limit: c.maxLength });
     // eslint-disable-next-line no-control-regex -- control characters cannot be typed reliably and are refused
     if (/[\u0000-\u001f\u007f]/.test(password)) violations.push({ rule: 'control_characters', message: 'must not contain control characters' });
     if (c.requireDigitOrSpecial && !/[^\p{L}\s]/u.test(password)) {

@@ -20,7 +20,7 @@ export class PolicyError extends Error {
   constructor(
     readonly code: string,
     message: string,
-    readonly violations: { rule: string; message: string }[] = [],
+    readonly violations: { rule: string; message: string; limit?: number; unit?: string }[] = [],
   ) {
     super(message);
     this.name = 'PolicyError';

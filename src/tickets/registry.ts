@@ -34,6 +34,8 @@ export interface TicketRegistry {
   add(ticket: NewTicket): Promise<void>;
   /** The ticket if it exists, has this kind and has not expired at `now`. */
   get(id: string, kind: TicketKind, now: number): Promise<StoredTicket | null>;
+  /** Like get, by stored key (for holders of a key, such as the console's session cookie, who never see the id). */
+  getByKey(key: string, kind: TicketKind, now: number): Promise<StoredTicket | null>;
   /** Removes and returns the ticket; null when missing, already consumed, of another kind or expired. */
   consume(id: string, kinds: readonly TicketKind[], now: number): Promise<StoredTicket | null>;
   /** Pushes back idle expiry (never past the hard expiry). */
@@ -183,7 +185,11 @@ export class KnexTicketRegistry implements TicketRegistry {
   }
 
   async get(id: string, kind: TicketKind, now: number): Promise<StoredTicket | null> {
-    const row = await this.lookups.run(ticketKey(id));
+    return this.getByKey(ticketKey(id), kind, now);
+  }
+
+  async getByKey(key: string, kind: TicketKind, now: number): Promise<StoredTicket | null> {
+    const row = await this.lookups.run(key);
     if (!row) return null;
     const ticket = toTicket(row);
     return ticket.kind === kind && alive(ticket, now) ? ticket : null;
@@ -231,6 +237,22 @@ export class KnexTicketRegistry implements TicketRegistry {
     // Children of an expired session die with it.
     for (const session of expiredSessions) count += affected(await this.db('tickets').where({ tgt_id: session.key }).del());
     return { count, expiredSessions };
+  }
+
+  /** The live single sign-on sessions (TGTs) of one account, newest first. */
+  async sessionsOf(accountId: number, now: number): Promise<StoredTicket[]> {
+    const rows = await this.db<TicketRow>('tickets')
+      .where({ kind: 'TGT', account_id: accountId })
+      .andWhere('expires_at', '>', now)
+      .andWhere('idle_expires_at', '>', now)
+      .orderBy('created_at', 'desc')
+      .limit(100);
+    return rows.map(toTicket);
+  }
+
+  /** Like deleteSession, by stored key (an administrator ending someone's session never sees its id). */
+  async deleteSessionByKey(key: string): Promise<number> {
+    return affected(await this.db('tickets').where({ id: key }).orWhere({ tgt_id: key }).del());
   }
 
   async countActive(kind: TicketKind, now: number): Promise<number> {

@@ -87,6 +87,16 @@ export class SessionService {
     return this.registry.updateData(session.tgtId, { ...session.ticket.data, methods });
   }
 
+  /**
+   * The live session with this stored key, without extending it: the
+   * console holds only the key, and like any application using the session
+   * it does not keep it alive.
+   */
+  async findByKey(key: string): Promise<Omit<SsoSession, 'tgtId'> | null> {
+    const ticket = await this.registry.getByKey(key, 'TGT', this.clock.now());
+    return ticket ? { ticket, authentication: ticket.data as unknown as SessionAuthentication } : null;
+  }
+
   async destroy(tgtId: string): Promise<number> {
     return this.registry.deleteSession(tgtId);
   }

@@ -11,6 +11,7 @@ import type { PasswordAuthenticator } from '../http/passport';
 import { requestContext } from '../http/request-context';
 import { FORM_CONTENT_TYPE, Params, formParams, parseCookies, queryParams } from '../http/params';
 import type { AuditLog } from '../storage/audit-log';
+import type { NoticeStore } from '../storage/notice-store';
 import type { SessionService, SsoSession } from '../tickets/sessions';
 import type { SecondFactorStep } from './second-factor';
 import type { Clock } from '../shared/clock';
@@ -18,7 +19,9 @@ import { InputError, PolicyError } from '../shared/errors';
 import { packageRoot } from '../shared/package-root';
 import type { TokenSigner } from './signed-token';
 import { type ServicePort, appendQueryParameter } from './service-port';
-import { type Notice, changePasswordPage, errorPage, loggedInPage, loggedOutPage, loginPage, postRedirectPage } from './views';
+import { type Notice, changePasswordPage, errorPage, loggedInPage, loggedOutPage, loginPage, noticePage, postRedirectPage, violationTexts } from './views';
+import type { MessageKey } from './i18n';
+import type { WebUi } from './ui';
 
 export const TGC_COOKIE = 'TGC';
 export const LOGIN_NONCE_COOKIE = 'PCLOGIN';
@@ -26,12 +29,25 @@ const EXECUTION_PURPOSE = 'login-execution';
 const PASSWORD_CHANGE_PURPOSE = 'password-change';
 const EXECUTION_TTL_MS = 60 * 60 * 1000;
 const PASSWORD_CHANGE_TTL_MS = 10 * 60 * 1000;
+const NOTICE_PURPOSE = 'notice';
+const NOTICE_TTL_MS = 30 * 60 * 1000;
+const NOTICE_TOKEN_MAX = 48 * 1024;
 export const MAX_SERVICE_LENGTH = 4096;
+/** Where the "you are logged in" page sends an administrator (src/console). */
+const CONSOLE_URL = '/admin';
 
+/** Catalogue keys of the login page's messages (texts in src/web/locales). */
 const MESSAGES = {
-  formExpired: 'Your sign-in form expired. Please try again.',
-  missing: 'Enter your username and password.',
-} as const;
+  invalid: 'login.invalid',
+  locked: 'login.locked',
+  disabled: 'login.disabled',
+  formExpired: 'login.formExpired',
+  missing: 'login.missing',
+  account_expired: 'login.account_expired',
+  account_disabled: 'login.account_disabled',
+  password_expired: 'login.password_expired',
+  password_must_change: 'login.password_must_change',
+} as const satisfies Record<string, MessageKey>;
 
 export interface LoginRouteDeps {
   config: Config;
@@ -42,20 +58,39 @@ export interface LoginRouteDeps {
   signer: TokenSigner;
   services: ServicePort;
   audit: AuditLog;
+  ui: WebUi;
+  notices: NoticeStore;
   /** Integrated Windows sign-in (SPNEGO) on GET /cas/login, when a windows backend enables it. */
   negotiate?: NegotiateAuthenticator;
   /** The second-factor step (src/web/second-factor.ts). */
   secondFactor: SecondFactorStep;
 }
 
-/** HTTP status and message for a login that did not succeed (form and integrated sign-in alike): the refusal table's. */
-function failureView(result: LoginRefusal): { status: number; text: string } {
-  const refusal = refusalOf(result);
-  return { status: refusal.status, text: refusal.message };
+/**
+ * HTTP status and message key for a login that did not succeed (form and
+ * integrated sign-in alike): the status is the refusal table's, the words
+ * come from the page's language catalogue (English as in the table).
+ */
+function failureView(result: LoginRefusal): { status: number; key: MessageKey; reason?: string } {
+  const { status } = refusalOf(result);
+  switch (result.status) {
+    case 'invalid':
+      return { status, key: MESSAGES.invalid };
+    case 'locked':
+      return { status, key: MESSAGES.locked };
+    case 'disabled':
+      return { status, key: MESSAGES.disabled };
+    case 'account_state':
+      return { status, key: MESSAGES[result.reason] };
+    case 'unavailable':
+      return { status, key: 'login.unavailable', reason: result.reason };
+  }
 }
 
 interface ServiceRequest {
   service?: string;
+  /** The registered service's name, once checked (for its display name on the page). */
+  name?: string;
   renew: boolean;
   gateway: boolean;
   method: 'GET' | 'POST';
@@ -67,7 +102,7 @@ function flag(value: string | undefined): boolean {
   return value !== undefined && value !== 'false' && value !== '0';
 }
 
-const SERVICE_REQUEST_PARAMETERS = ['service', 'renew', 'gateway', 'method'] as const;
+const SERVICE_REQUEST_PARAMETERS = ['service', 'renew', 'gateway', 'method', 'authn_method'] as const;
 
 /**
  * A form post's service request: Apereo's login form posts to the URL that
@@ -102,7 +137,6 @@ function readServiceRequest(params: Params): ServiceRequest {
 
 const cookieAttributes = 'Path=/cas; Secure; HttpOnly; SameSite=Lax';
 
-
 function noStore(res: Response): void {
   res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache', Expires: '0' });
 }
@@ -110,7 +144,12 @@ function noStore(res: Response): void {
 /** `/cas/login`, `/cas/password` and `/cas/logout`: the pages people see. */
 export function loginRoutes(deps: LoginRouteDeps): Router {
   const router = Router();
-  const { clock, signer, services } = deps;
+  const { clock, signer, services, ui } = deps;
+
+  function failureNotice(req: Request, view: ReturnType<typeof failureView>): Notice {
+    const { t } = ui.translator(req);
+    return { kind: 'error', text: t(view.key, view.reason === undefined ? undefined : { reason: view.reason }) };
+  }
 
   router.use('/cas/static', express.static(path.join(packageRoot(), 'src', 'web', 'static'), { fallthrough: false, index: false, maxAge: '1h' }));
   router.use('/cas', (_req, res, next) => {
@@ -120,15 +159,17 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
   const formBody = express.raw({ type: () => true, limit: '64kb' });
 
   /** Login form with a fresh CSRF `execution` bound to the browser's nonce cookie. */
-  function renderLogin(req: Request, res: Response, status: number, model: { service?: ServiceRequest; username?: string; notice?: Notice }): void {
+  function renderLogin(req: Request, res: Response, status: number, model: { service?: ServiceRequest; username?: string; notice?: Notice | MessageKey }): void {
     let nonce = parseCookies(req.get('cookie')).get(LOGIN_NONCE_COOKIE);
     if (!nonce || !/^[A-Za-z0-9_-]{22,64}$/.test(nonce)) {
       nonce = randomBytes(18).toString('base64url');
       res.append('Set-Cookie', `${LOGIN_NONCE_COOKIE}=${nonce}; ${cookieAttributes}`);
     }
     const execution = signer.sign(EXECUTION_PURPOSE, { n: nonce }, clock.now() + EXECUTION_TTL_MS);
+    const page = ui.page(req, model.service?.service === undefined ? '/cas/login' : `/cas/login?service=${encodeURIComponent(model.service.service)}`);
+    const shown = typeof model.notice === 'string' ? { kind: 'error' as const, text: page.tr.t(model.notice) } : model.notice;
     res.status(status).type('html').send(
-      loginPage({ execution, service: model.service?.service, renew: model.service?.renew, method: model.service?.method === 'POST' ? 'POST' : undefined, username: model.username, notice: model.notice }),
+      loginPage(page, { execution, serviceBrand: ui.serviceBranding(model.service?.name, page.tr.lang), service: model.service?.service, renew: model.service?.renew, method: model.service?.method === 'POST' ? 'POST' : undefined, username: model.username, notice: shown }),
     );
   }
 
@@ -139,25 +180,40 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
   }
 
   /** Rejects an unregistered service with an error page; never redirects to it. */
-  async function allowedService(res: Response, request: ServiceRequest): Promise<boolean> {
+  async function allowedService(req: Request, res: Response, request: ServiceRequest): Promise<boolean> {
     if (request.service === undefined) return true;
     const check = await services.checkService(request.service);
     if (check.allowed) {
       request.service = check.service;
+      request.name = check.name;
       return true;
     }
-    res.status(400).type('html').send(errorPage('Application not authorized', check.reason));
+    const page = ui.page(req);
+    res.status(400).type('html').send(errorPage(page, page.tr.t('service.notAuthorizedTitle'), page.tr.t(`service.${check.code}`)));
     return false;
   }
 
-  async function sendToService(res: Response, request: { service?: string; method: 'GET' | 'POST' }, ticket: string | null): Promise<void> {
+  async function sendToService(req: Request, res: Response, request: { service?: string; method: 'GET' | 'POST' }, ticket: string | null): Promise<void> {
     const service = request.service as string;
     if (request.method === 'POST') {
-      res.status(200).type('html').send(postRedirectPage(service, ticket ? { ticket } : {}));
+      res.status(200).type('html').send(postRedirectPage(ui.page(req), service, ticket ? { ticket } : {}));
       return;
     }
     // Location only: express's redirect() also negotiates and renders a body nobody reads (single sign-on's hot path).
     res.status(303).location(ticket ? appendQueryParameter(service, 'ticket', ticket) : service).end();
+  }
+
+  /**
+   * Shows the notice (ui.notice) instead of going on when this account has not
+   * accepted its current version; `data` is what POST /cas/notice needs to go on.
+   */
+  async function noticeDue(req: Request, res: Response, accountId: number | null, data: Record<string, unknown>): Promise<boolean> {
+    const notice = deps.config.ui.notice;
+    if (!notice || accountId === null || (await deps.notices.hasAccepted(accountId, notice.version))) return false;
+    const page = ui.page(req, '/cas/login');
+    const token = signer.sign(NOTICE_PURPOSE, { ...data, a: accountId, v: notice.version }, clock.now() + NOTICE_TTL_MS);
+    res.status(200).type('html').send(noticePage(page, ui.notice(page.tr.lang)!, token));
+    return true;
   }
 
   /** Creates the single sign-on session for a complete login and sets its cookie. */
@@ -174,38 +230,47 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     return session;
   }
 
-  /** Goes on from a session: to the service with a fresh ticket, or the "logged in" page. */
-  async function proceed(res: Response, session: SsoSession, request: { service?: string; method: 'GET' | 'POST' }, fresh = true): Promise<void> {
+  /** Goes on from a session: to the service with a ticket (after the notice, if due), or the "logged in" page. */
+  async function proceed(req: Request, res: Response, session: SsoSession, request: { service?: string; method: 'GET' | 'POST' }, fresh = true): Promise<void> {
     if (request.service === undefined) {
-      res.status(200).type('html').send(loggedInPage(session.ticket.principal));
+      const account = session.ticket.accountId === null ? null : await deps.accountService.get(session.ticket.accountId).catch(() => null);
+      res.status(200).type('html').send(loggedInPage(ui.page(req, '/cas/login'), session.ticket.principal, account?.role === 'admin' ? CONSOLE_URL : undefined));
       return;
     }
-    await sendToService(res, request, await services.issueServiceTicket(session, request.service, fresh));
+    if (!fresh && (await noticeDue(req, res, session.ticket.accountId, { k: 'sso', s: request.service, m: request.method }))) return;
+    await sendToService(req, res, request, await services.issueServiceTicket(session, request.service, fresh));
   }
 
-  /** After the first factor: the second-factor step when one is needed, else the session and the service. */
-  async function afterFirstFactor(res: Response, result: Extract<LoginResult, { status: 'success' }>, request: ServiceRequest, firstFactor: string): Promise<void> {
+  /** Ends a successful login: notice if due, SSO session, cookie, then the service or the "logged in" page. */
+  async function completeLogin(req: Request, res: Response, result: Extract<LoginResult, { status: 'success' }>, request: { service?: string; method: 'GET' | 'POST' }, methods: string[]): Promise<void> {
+    const carried = { k: 'login', at: result.authenticatedAt, b: result.backend, s: request.service ?? null, m: request.method, attrs: result.principal.attributes, methods };
+    if (await noticeDue(req, res, result.account.id, carried)) return;
+    await proceed(req, res, await establish(res, result, methods), request);
+  }
+
+  /** After the first factor: the second-factor step when one is needed, else the notice, the session and the service. */
+  async function afterFirstFactor(req: Request, res: Response, result: Extract<LoginResult, { status: 'success' }>, request: ServiceRequest, firstFactor: string): Promise<void> {
     if (deps.secondFactor.needed(result, request)) {
-      await deps.secondFactor.begin(res, result, request, firstFactor);
+      await deps.secondFactor.begin(req, res, result, request, firstFactor);
       return;
     }
-    await proceed(res, await establish(res, result, [firstFactor]), request);
+    await completeLogin(req, res, result, request, [firstFactor]);
   }
 
   router.get('/cas/login', async (req, res) => {
     const request = readServiceRequest(queryParams(req));
-    if (!(await allowedService(res, request))) return;
+    if (!(await allowedService(req, res, request))) return;
     const session = request.renew ? null : await deps.sessions.find(parseCookies(req.get('cookie')).get(TGC_COOKIE));
     if (session) {
       if (deps.secondFactor.stepUpNeeded(session, request)) {
-        await deps.secondFactor.beginStepUp(res, session, request);
+        await deps.secondFactor.beginStepUp(req, res, session, request);
         return;
       }
-      await proceed(res, session, request, false);
+      await proceed(req, res, session, request, false);
       return;
     }
     if (request.gateway && request.service !== undefined) {
-      await sendToService(res, request, null);
+      await sendToService(req, res, request, null);
       return;
     }
     if (deps.negotiate) {
@@ -235,25 +300,25 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     }
     if (outcome.responseToken) res.set('WWW-Authenticate', `Negotiate ${outcome.responseToken}`);
     if (outcome.result.status === 'success') {
-      await afterFirstFactor(res, outcome.result, request, 'spnego');
+      await afterFirstFactor(req, res, outcome.result, request, 'spnego');
       return;
     }
     const view = failureView(outcome.result);
-    renderLogin(req, res, view.status, { service: request, notice: { kind: 'error', text: view.text } });
+    renderLogin(req, res, view.status, { service: request, notice: failureNotice(req, view) });
   }
 
   router.post('/cas/login', formBody, async (req, res) => {
     const form = formParams(req);
     const request = readServiceRequest(postedServiceParams(queryParams(req), form));
-    if (!(await allowedService(res, request))) return;
+    if (!(await allowedService(req, res, request))) return;
     const username = form.get('username')?.trim() ?? '';
     if (!validExecution(req, form.get('execution'))) {
-      renderLogin(req, res, 403, { service: request, username, notice: { kind: 'error', text: MESSAGES.formExpired } });
+      renderLogin(req, res, 403, { service: request, username, notice: MESSAGES.formExpired });
       return;
     }
     const password = form.get('password') ?? '';
     if (username.length === 0 || password.length === 0) {
-      renderLogin(req, res, 400, { service: request, username, notice: { kind: 'error', text: MESSAGES.missing } });
+      renderLogin(req, res, 400, { service: request, username, notice: MESSAGES.missing });
       return;
     }
     assertPasswordSize(password);
@@ -268,14 +333,15 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
             { a: result.account.id, v: result.account.version, at: result.authenticatedAt, b: result.backend, s: request.service ?? null, m: request.method, r: result.passwordChange, f: request.mfa },
             clock.now() + PASSWORD_CHANGE_TTL_MS,
           );
-          res.status(200).type('html').send(changePasswordPage({ token, username: result.account.username, reason: result.passwordChange }));
+          const minLength = deps.accountService.passwordPolicyConfig().minLength;
+          res.status(200).type('html').send(changePasswordPage(ui.page(req, '/cas/login'), { token, username: result.account.username, reason: result.passwordChange, minLength }));
           return;
         }
-        await afterFirstFactor(res, result, request, 'password');
+        await afterFirstFactor(req, res, result, request, 'password');
         return;
       default: {
         const view = failureView(result);
-        renderLogin(req, res, view.status, { service: request, username, notice: { kind: 'error', text: view.text } });
+        renderLogin(req, res, view.status, { service: request, username, notice: failureNotice(req, view) });
         return;
       }
     }
@@ -286,30 +352,68 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     const token = form.get('token');
     const data = signer.verify(PASSWORD_CHANGE_PURPOSE, token, clock.now());
     const account = data ? await deps.accountService.get(Number(data.a)).catch(() => null) : null;
+    const page = ui.page(req, '/cas/login');
+    const { t } = page.tr;
     if (!data || !account || account.version !== data.v) {
-      res.status(403).type('html').send(errorPage('Password change expired', 'This password change link has expired or was already used. Sign in again.'));
+      res.status(403).type('html').send(errorPage(page, t('password.linkExpiredTitle'), t('password.linkExpired')));
       return;
     }
     const password = form.get('password') ?? '';
+    const minLength = deps.accountService.passwordPolicyConfig().minLength;
     const rerender = (status: number, notice: Notice) =>
-      res.status(status).type('html').send(changePasswordPage({ token: token as string, username: account.username, reason: data.r === 'expired' ? 'expired' : 'initial', notice }));
-    if (password.length === 0) return rerender(400, { kind: 'error', text: 'Enter a new password twice.' });
-    if (password !== form.get('confirm')) return rerender(400, { kind: 'error', text: 'The two passwords do not match.' });
+      res.status(status).type('html').send(changePasswordPage(page, { token: token as string, username: account.username, reason: data.r === 'expired' ? 'expired' : 'initial', minLength, notice }));
+    if (password.length === 0) return rerender(400, { kind: 'error', text: t('password.enterTwice') });
+    if (password !== form.get('confirm')) return rerender(400, { kind: 'error', text: t('password.mismatch') });
     try {
       await deps.accountService.setPassword(account, password, { mustChange: false, actor: { name: account.username, clientIp: req.ip ?? null } });
     } catch (error) {
       if (!(error instanceof PolicyError)) throw error;
-      return rerender(400, { kind: 'error', text: 'The new password was refused:', items: error.violations.length > 0 ? error.violations.map((v) => `It ${v.message}.`) : [error.message] });
+      return rerender(400, { kind: 'error', text: t('password.refused'), items: error.violations.length > 0 ? violationTexts(page.tr, error.violations) : [error.message] });
     }
     const request: ServiceRequest = { service: typeof data.s === 'string' ? data.s : undefined, renew: false, gateway: false, method: data.m === 'POST' ? 'POST' : 'GET', mfa: data.f === true };
-    if (!(await allowedService(res, request))) return;
+    if (!(await allowedService(req, res, request))) return;
     // The account as the password change left it (a new version): a second-factor step pending on the old one would be refused.
     const changed = await deps.accountService.get(account.id);
     const factors = await deps.secondFactor.enrolledKinds(changed.id);
-    await afterFirstFactor(res, { status: 'success', account: changed, principal: { username: changed.username, source: changed.source, attributes: {} }, backend: String(data.b), authenticatedAt: Number(data.at), factors }, request, 'password');
+    await afterFirstFactor(req, res, { status: 'success', account: changed, principal: { username: changed.username, source: changed.source, attributes: {} }, backend: String(data.b), authenticatedAt: Number(data.at), factors }, request, 'password');
   });
 
-  router.use(deps.secondFactor.routes(formBody, { establish, proceed }));
+  router.post('/cas/notice', formBody, async (req, res) => {
+    const form = formParams(req);
+    // The token carries the directory attributes of the sign-in (group lists can be long).
+    const data = signer.verify(NOTICE_PURPOSE, form.get('token'), clock.now(), NOTICE_TOKEN_MAX);
+    const page = ui.page(req, '/cas/login');
+    const { t } = page.tr;
+    const account = data ? await deps.accountService.get(Number(data.a)).catch(() => null) : null;
+    if (!data || !account || data.v !== deps.config.ui.notice?.version) {
+      res.status(403).type('html').send(errorPage(page, t('notice.expiredTitle'), t('notice.expired')));
+      return;
+    }
+    const accepted = form.get('decision') === 'accept';
+    const details = { version: data.v, language: page.tr.lang };
+    if (!accepted || (await deps.notices.accept(account.id, String(data.v), page.tr.lang, clock.now()))) {
+      await deps.audit.append({ event: accepted ? 'notice_accepted' : 'notice_declined', outcome: accepted ? 'success' : 'info', username: account.username, clientIp: req.ip ?? null, details }, clock.now());
+    }
+    if (!accepted) {
+      res.status(200).type('html').send(errorPage(page, t('notice.declinedTitle'), t('notice.declined')));
+      return;
+    }
+    const request: ServiceRequest = { service: typeof data.s === 'string' ? data.s : undefined, renew: false, gateway: false, method: data.m === 'POST' ? 'POST' : 'GET', mfa: false };
+    if (!(await allowedService(req, res, request))) return;
+    if (data.k === 'sso') {
+      const session = await deps.sessions.find(parseCookies(req.get('cookie')).get(TGC_COOKIE));
+      if (!session || session.ticket.accountId !== account.id || request.service === undefined) return renderLogin(req, res, 200, { service: request });
+      await sendToService(req, res, request, await services.issueServiceTicket(session, request.service, false));
+      return;
+    }
+    const attributes = (data.attrs ?? {}) as Record<string, string[]>;
+    // The factors were proven before the notice was shown; the signed token carries them on.
+    const methods = Array.isArray(data.methods) ? data.methods.map(String) : ['password'];
+    const factors = await deps.secondFactor.enrolledKinds(account.id);
+    await completeLogin(req, res, { status: 'success', account, principal: { username: account.username, source: account.source, attributes }, backend: String(data.b), authenticatedAt: Number(data.at), factors }, request, methods);
+  });
+
+  router.use(deps.secondFactor.routes(formBody, { establish, proceed, complete: completeLogin }));
 
   router.get('/cas/logout', async (req, res) => {
     const request = readServiceRequest(queryParams(req));
@@ -328,7 +432,7 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
         return;
       }
     }
-    res.status(200).type('html').send(loggedOutPage());
+    res.status(200).type('html').send(loggedOutPage(ui.page(req, '/cas/login')));
   });
 
   return router;

@@ -21,8 +21,9 @@ import type { Clock } from '../shared/clock';
 import type { SsoSession } from '../tickets/sessions';
 import { hasSecondFactor } from '../tickets/sessions';
 import { enrolTotpPage, recoveryCodesPage, secondFactorPage } from './mfa-views';
+import { type MessageKey, isMessageKey } from './i18n';
 import type { TokenSigner } from './signed-token';
-import { errorPage } from './views';
+import { type Page, errorPage } from './views';
 
 const CODE_PURPOSE = 'second-factor';
 const ENROL_PURPOSE = 'second-factor-enrol';
@@ -59,14 +60,18 @@ export interface SecondFactorDeps {
   accountService: AccountService;
   findSession(tgtId: string): Promise<SsoSession | null>;
   addSessionMethod(session: SsoSession, method: string): Promise<boolean>;
+  /** Language and branding of the page being answered (src/web/ui.ts). */
+  page(req: Request): Page;
 }
 
 /** What the login pages do once every factor is in. */
 export interface Finishers {
   /** Creates the single sign-on session and sets its cookie. */
   establish(res: Response, result: Success, methods: string[]): Promise<SsoSession>;
-  /** Goes on to the service with a ticket from the session (or shows the signed-in page). */
-  proceed(res: Response, session: SsoSession, request: ResumableRequest): Promise<void>;
+  /** Goes on from a session to the service with a ticket (or shows the signed-in page). */
+  proceed(req: Request, res: Response, session: SsoSession, request: ResumableRequest): Promise<void>;
+  /** Completes a login: the notice if due, the session, then the service. */
+  complete(req: Request, res: Response, result: Success, request: ResumableRequest, methods: string[]): Promise<void>;
 }
 
 export class SecondFactorStep {
@@ -91,7 +96,7 @@ export class SecondFactorStep {
   }
 
   /** Shows the code form, or the enrolment form for an account with no factor yet. */
-  async begin(res: Response, result: Success, request: ResumableRequest, firstFactor: string): Promise<void> {
+  async begin(req: Request, res: Response, result: Success, request: ResumableRequest, firstFactor: string): Promise<void> {
     const pending: Pending = {
       account: result.account.id,
       version: result.account.version,
@@ -103,14 +108,15 @@ export class SecondFactorStep {
       method: request.method,
       session: null,
     };
-    await this.show(res, result.account, pending, 200);
+    await this.show(req, res, result.account, pending, 200);
   }
 
   /** Step-up of a live session: only the second factor, never the password again. */
-  async beginStepUp(res: Response, session: SsoSession, request: ResumableRequest): Promise<void> {
+  async beginStepUp(req: Request, res: Response, session: SsoSession, request: ResumableRequest): Promise<void> {
     const account = session.ticket.accountId === null ? null : await this.deps.accountService.get(session.ticket.accountId).catch(() => null);
     if (!account) {
-      res.status(403).type('html').send(errorPage('Second factor unavailable', 'This session has no local account to hold a second factor. Sign in again.'));
+      const page = this.deps.page(req);
+      res.status(403).type('html').send(errorPage(page, page.tr.t('mfa.noAccountTitle'), page.tr.t('mfa.noAccount')));
       return;
     }
     const { authentication } = session;
@@ -125,7 +131,7 @@ export class SecondFactorStep {
       method: request.method,
       session: session.tgtId,
     };
-    await this.show(res, account, pending, 200);
+    await this.show(req, res, account, pending, 200);
   }
 
   routes(formBody: RequestHandler, finish: Finishers): Router {
@@ -135,16 +141,17 @@ export class SecondFactorStep {
     return router;
   }
 
-  private async show(res: Response, account: Account, pending: Pending, status: number, error?: string): Promise<void> {
-    const notice = error ? { kind: 'error' as const, text: error } : undefined;
+  private async show(req: Request, res: Response, account: Account, pending: Pending, status: number, error?: MessageKey | string): Promise<void> {
+    const page = this.deps.page(req);
+    const notice = error ? { kind: 'error' as const, text: isMessageKey(error) ? page.tr.t(error) : error } : undefined;
     if ((await this.deps.mfa.enrolledKinds(account.id)).length > 0) {
       const token = this.deps.signer.sign(CODE_PURPOSE, { ...pending }, this.deps.clock.now() + PENDING_TTL_MS);
-      res.status(status).type('html').send(secondFactorPage({ token, username: account.username, notice }));
+      res.status(status).type('html').send(secondFactorPage(page, { token, username: account.username, notice }));
       return;
     }
     const enrolment = await this.deps.mfa.beginTotp(account);
     const token = this.deps.signer.sign(ENROL_PURPOSE, { ...pending, secret: enrolment.secret }, this.deps.clock.now() + PENDING_TTL_MS);
-    res.status(status).type('html').send(enrolTotpPage({ token, username: account.username, secret: enrolment.secret, qrSvg: enrolment.qrSvg, notice }));
+    res.status(status).type('html').send(enrolTotpPage(page, { token, username: account.username, secret: enrolment.secret, qrSvg: enrolment.qrSvg, notice }));
   }
 
   /** The pending login a form token carries, if it is genuine, fresh, and its account unchanged and enabled. */
@@ -161,17 +168,19 @@ export class SecondFactorStep {
   private async verifyCode(req: Request, res: Response, finish: Finishers): Promise<void> {
     const form = formParams(req);
     const resumed = await this.resume(CODE_PURPOSE, form.get('token'));
-    if (!resumed) return expired(res);
+    if (!resumed) return this.expired(req, res);
     const { pending, account } = resumed;
     const code = form.get('code')?.trim() ?? '';
-    if (code === '') return this.show(res, account, pending, 400, 'Enter the code from your authenticator app, or a recovery code.');
+    if (code === '') return this.show(req, res, account, pending, 400, 'mfa.enterCode');
     const verdict = await this.deps.mfa.verify(account, code, requestContext(req, 'login_form'));
-    if (verdict.status === 'locked') return this.show(res, account, pending, 423, refusalOf(verdict).message);
-    if (verdict.status === 'invalid') return this.show(res, account, pending, 401, 'That code is not correct. Codes change every 30 seconds; each works once.');
+    // Locked reads as the login page says it (refusal table status, catalogue words).
+    if (verdict.status === 'locked') return this.show(req, res, account, pending, refusalOf(verdict).status, 'login.locked');
+    if (verdict.status === 'invalid') return this.show(req, res, account, pending, 401, 'mfa.wrongCode');
     const request: ResumableRequest = { service: pending.service ?? undefined, method: pending.method, mfa: true };
-    const session = pending.session === null ? await finish.establish(res, successOf(pending, account), [...pending.methods, verdict.factor]) : await this.stepUp(pending.session, verdict.factor);
-    if (!session) return expired(res);
-    await finish.proceed(res, session, request);
+    if (pending.session === null) return finish.complete(req, res, successOf(pending, account), request, [...pending.methods, verdict.factor]);
+    const session = await this.stepUp(pending.session, verdict.factor);
+    if (!session) return this.expired(req, res);
+    await finish.proceed(req, res, session, request);
   }
 
   /** The step-up's session with the second factor recorded, or null when it ended meanwhile. */
@@ -185,23 +194,29 @@ export class SecondFactorStep {
     const form = formParams(req);
     const resumed = await this.resume(ENROL_PURPOSE, form.get('token'));
     const secret = resumed?.pending.secret;
-    if (!resumed || typeof secret !== 'string') return expired(res);
+    if (!resumed || typeof secret !== 'string') return this.expired(req, res);
     const { pending, account } = resumed;
     const confirmed = await this.deps.mfa.confirmTotp(account, secret, form.get('code') ?? '', form.get('name') ?? '', requestContext(req, 'login_form'));
+    const page = this.deps.page(req);
     if (!confirmed) {
       const enrolment = await this.deps.mfa.enrolmentFor(secret, account);
-      const notice = { kind: 'error' as const, text: 'That code does not match. Check the time on your phone and try the newest code.' };
-      res.status(400).type('html').send(enrolTotpPage({ token: form.get('token') as string, username: account.username, secret, qrSvg: enrolment.qrSvg, notice }));
+      const notice = { kind: 'error' as const, text: page.tr.t('mfa.enrolMismatch') };
+      res.status(400).type('html').send(enrolTotpPage(page, { token: form.get('token') as string, username: account.username, secret, qrSvg: enrolment.qrSvg, notice }));
       return;
     }
     const session = pending.session === null ? await finish.establish(res, successOf(pending, account), [...pending.methods, 'totp']) : await this.stepUp(pending.session, 'totp');
-    if (!session) return expired(res);
+    if (!session) return this.expired(req, res);
     // The codes are shown once, before going on; Continue resumes the login through single sign-on.
     const query = new URLSearchParams();
     if (pending.service !== null) query.set('service', pending.service);
     if (pending.method === 'POST') query.set('method', 'POST');
     const continueUrl = `/cas/login${query.size > 0 ? `?${query.toString()}` : ''}`;
-    res.status(200).type('html').send(recoveryCodesPage({ codes: confirmed.recoveryCodes, continueUrl }));
+    res.status(200).type('html').send(recoveryCodesPage(page, { codes: confirmed.recoveryCodes, continueUrl }));
+  }
+
+  private expired(req: Request, res: Response): void {
+    const page = this.deps.page(req);
+    res.status(403).type('html').send(errorPage(page, page.tr.t('mfa.expiredTitle'), page.tr.t('mfa.expired')));
   }
 }
 
@@ -216,6 +231,3 @@ function successOf(pending: Pending, account: Account): Success {
   };
 }
 
-function expired(res: Response): void {
-  res.status(403).type('html').send(errorPage('Sign-in expired', 'This sign-in step has expired or its account changed. Sign in again.'));
-}

@@ -1,7 +1,8 @@
 import type { StoredTicket } from '../tickets/registry';
 import type { SsoSession } from '../tickets/sessions';
 
-export type ServiceCheck = { allowed: true; service: string } | { allowed: false; reason: string };
+/** `code` picks the page's translated message; `reason` is the English text (REST and logs). */
+export type ServiceCheck = { allowed: true; service: string; /** The registered service's name. */ name?: string } | { allowed: false; code: 'bad_url' | 'not_registered'; reason: string };
 
 /**
  * What the login and logout pages need from the CAS protocol layer. The
@@ -18,7 +19,7 @@ export interface ServicePort {
 }
 
 export const noServices: ServicePort = {
-  checkService: async () => ({ allowed: false, reason: 'This application is not registered with the login service.' }),
+  checkService: async () => ({ allowed: false, code: 'not_registered', reason: 'This application is not registered with the login service.' }),
   issueServiceTicket: async () => {
     throw new Error('no services are registered');
   },

@@ -2,6 +2,8 @@ import knexFactory, { type Knex } from 'knex';
 import { MIGRATIONS } from '../../migrations';
 import { AccountRepository } from '../../src/storage/accounts-repo';
 import { AuditLog } from '../../src/storage/audit-log';
+import { ConsoleStats } from '../../src/storage/console-stats';
+import { NoticeStore } from '../../src/storage/notice-store';
 import { KeyStore } from '../../src/storage/key-store';
 import { LockoutStore } from '../../src/storage/lockout-store';
 import { KnexTicketRegistry } from '../../src/tickets/registry';
@@ -276,6 +278,8 @@ describe('SQL Server dialect (compiled offline)', () => {
       await tickets.deleteExpired(3, 5000);
       db.respond.next = previous;
       await tickets.countActive('TGT', 1);
+      await tickets.sessionsOf(7, 1);
+      await tickets.deleteSessionByKey('k1');
     });
     expectValidTsql(db.captured);
     const sql = db.captured.map((q) => q.sql);
@@ -308,6 +312,23 @@ describe('SQL Server dialect (compiled offline)', () => {
     expectValidTsql(db.captured);
     const sql = db.captured.map((q) => q.sql);
     expect(sql).toContainEqual(expect.stringMatching(/^update \[mfa_factors\] set .* where \[id\] = \? and \(\[last_used_step\] is null or \[last_used_step\] < \?\)/));
+  });
+
+  it('compiles the console dashboard and notice acceptance queries', async () => {
+    db.respond.next = (q) => (/count\(\*\)/.test(q.sql) ? [{ n: 1, bucket: 0, event: 'login', outcome: 'success', role: 'user', source: 'internal', enabled: true }] : undefined);
+    await exerciseAll(new ConsoleStats(db.knex), async (stats) => {
+      await stats.accountBreakdown();
+      await stats.lockedNow(1);
+      await stats.signInsPerHour(1_767_225_600_000, 24);
+      await stats.recentLockouts(10);
+    });
+    await exerciseAll(new NoticeStore(db.knex), async (notices) => {
+      await notices.hasAccepted(7, 'v1');
+      await notices.accept(7, 'v1', 'ja', 1);
+    });
+    expectValidTsql(db.captured);
+    const sql = db.captured.map((q) => q.sql);
+    expect(sql).toContainEqual(expect.stringMatching(/group by \(at - \d+\) \/ 3600000, event, outcome$/));
   });
 
   it('compiles the throttle and lease queries (conditional updates, no upsert syntax)', async () => {

@@ -44,11 +44,16 @@ async function requireService(registry: ServiceRegistry, id: number): Promise<Re
   return service;
 }
 
+/** Records a registry change with the acting administrator (the API and the console write the same events). */
+export function serviceAudit({ audit, clock }: Pick<AdminDeps['services'], 'audit' | 'clock'>) {
+  return (event: string, service: RegisteredService, actor: { name: string; clientIp?: string | null }, details: Record<string, unknown> = {}) =>
+    audit.append({ event, outcome: 'success', actor: actor.name, clientIp: actor.clientIp, details: { serviceId: service.id, name: service.name, serviceUrl: service.serviceUrl, ...details } }, clock.now());
+}
+
 /** CRUD over the CAS service registry (src/cas/service-registry.ts), audited with the acting administrator. */
 export function serviceRoutes(deps: AdminDeps): ApiRoute[] {
-  const { serviceRegistry: registry, audit, clock } = deps.services;
-  const record = (event: string, service: RegisteredService, actor: { name: string; clientIp?: string | null }, details: Record<string, unknown> = {}) =>
-    audit.append({ event, outcome: 'success', actor: actor.name, clientIp: actor.clientIp, details: { serviceId: service.id, name: service.name, serviceUrl: service.serviceUrl, ...details } }, clock.now());
+  const { serviceRegistry: registry } = deps.services;
+  const record = serviceAudit(deps.services);
 
   return [
     defineRoute({
