@@ -133,7 +133,9 @@ export class WebUi {
             : problem.status === 404
               ? [t('error.notFoundTitle'), t('error.notFound')]
               : [t('error.refusedTitle'), t('error.refused')];
-      res.status(problem.status).type('html').send(errorPage(page, title, message, problem.status < 500 ? problem.detail : undefined));
+      // A 503's detail says what is wrong ("the database cannot be written: disk full"); other server faults say nothing more.
+      const detail = problem.status < 500 || problem.status === 503 ? problem.detail : undefined;
+      res.status(problem.status).type('html').send(errorPage(page, title, message, detail));
       return true;
     };
   }
