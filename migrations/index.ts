@@ -6,6 +6,7 @@ import * as ops from './004_ops';
 import * as ticketStorage from './005_ticket_storage';
 import * as tokenSessions from './006_token_sessions';
 import * as mfa from './007_mfa';
+import * as webauthn from './010_webauthn';
 
 /**
  * Migrations in order. Listed explicitly (not read from a directory) so the same
@@ -20,4 +21,6 @@ export const MIGRATIONS: { name: string; migration: Knex.Migration }[] = [
   { name: '005_ticket_storage', migration: ticketStorage },
   { name: '006_token_sessions', migration: tokenSessions },
   { name: '007_mfa', migration: mfa },
+  // 008 and 009 are taken by branches in flight; the list order, not the number, is what runs.
+  { name: '010_webauthn', migration: webauthn },
 ];

@@ -21,6 +21,8 @@ import { ClientThrottleStore } from './storage/client-throttle-store';
 import { LoginRegulator } from './policy/regulator';
 import { MfaStore } from './storage/mfa-store';
 import { MfaService } from './mfa/mfa-service';
+import { WebAuthnService, relyingPartyOf } from './mfa/webauthn-service';
+import { WebAuthnStore } from './storage/webauthn-store';
 import { SecretBox, loadKey } from './mfa/secret-box';
 import path from 'node:path';
 import { JobLeases } from './ops/job-leases';
@@ -65,6 +67,7 @@ export interface Services {
   clientThrottles: ClientThrottleStore;
   /** Second factors (TOTP, recovery codes) and the MFA policy. */
   mfa: MfaService;
+  webauthn: WebAuthnService;
   factors: MfaStore;
   /** Encrypts TOTP secrets at rest with the MFA key. */
   secretBox: SecretBox;
@@ -126,6 +129,15 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
     issuer: config.mfa.issuer,
     onAttempt: (factor, outcome) => metrics.mfaAttempt(factor, outcome),
   });
+  const webauthn = new WebAuthnService({
+    store: new WebAuthnStore(db.knex),
+    regulator,
+    audit,
+    clock,
+    relyingParty: () => relyingPartyOf(config.server),
+    findAccount: (id) => accounts.findById(id),
+    onAttempt: (factor, outcome) => metrics.mfaAttempt(factor, outcome),
+  });
   return {
     loaded,
     config,
@@ -151,6 +163,7 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
     regulator,
     clientThrottles,
     mfa,
+    webauthn,
     factors,
     secretBox,
     leases: new JobLeases(db.knex),
