@@ -4,6 +4,7 @@ import type { Services } from './services';
 import { errorHandler } from './http/error-handler';
 import { securityHeaders } from './http/security-headers';
 import { SecondFactorStep } from './web/second-factor';
+import { WebAuthnStep, browserLibraryRoute } from './web/webauthn-step';
 import { loginRoutes } from './web/login-routes';
 import { casErrorRenderer, casValidationRoutes } from './cas/routes';
 import { restTicketRoutes } from './cas/rest-tickets';
@@ -64,8 +65,11 @@ export function createApp(services: Services): Express {
     accountService: services.accountService,
     findSession: (tgtId) => services.sessions.find(tgtId),
     addSessionMethod: (session, method) => services.sessions.addMethod(session, method),
+    hasKeys: (accountId) => services.webauthn.hasKeys(accountId),
   });
-  app.use(loginRoutes({ ...services, services: services.servicePort, secondFactor }));
+  const webauthn = new WebAuthnStep({ webauthn: services.webauthn, secondFactor, clock: services.clock });
+  app.use(browserLibraryRoute());
+  app.use(loginRoutes({ ...services, services: services.servicePort, secondFactor, webauthn }));
   app.use(casValidationRoutes(services), restTicketRoutes(services));
   app.use(API_PREFIX, adminRouter(services));
 

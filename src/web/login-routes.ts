@@ -13,6 +13,8 @@ import { FORM_CONTENT_TYPE, type Params, formParams, parseCookies, queryParams }
 import type { AuditLog } from '../storage/audit-log';
 import type { SessionService, SsoSession } from '../tickets/sessions';
 import type { SecondFactorStep } from './second-factor';
+import type { WebAuthnStep } from './webauthn-step';
+import { passkeySection } from './webauthn-views';
 import type { Clock } from '../shared/clock';
 import { InputError, PolicyError } from '../shared/errors';
 import { packageRoot } from '../shared/package-root';
@@ -46,6 +48,8 @@ export interface LoginRouteDeps {
   negotiate?: NegotiateAuthenticator;
   /** The second-factor step (src/web/second-factor.ts). */
   secondFactor: SecondFactorStep;
+  /** Security keys and passkeys (src/web/webauthn-step.ts). */
+  webauthn: WebAuthnStep;
 }
 
 /** HTTP status and message for a login that did not succeed (form and integrated sign-in alike): the refusal table's. */
@@ -106,9 +110,8 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
       res.append('Set-Cookie', `${LOGIN_NONCE_COOKIE}=${nonce}; ${cookieAttributes}`);
     }
     const execution = signer.sign(EXECUTION_PURPOSE, { n: nonce }, clock.now() + EXECUTION_TTL_MS);
-    res.status(status).type('html').send(
-      loginPage({ execution, service: model.service?.service, renew: model.service?.renew, method: model.service?.method === 'POST' ? 'POST' : undefined, username: model.username, notice: model.notice }),
-    );
+    const fields = { execution, service: model.service?.service, renew: model.service?.renew, method: model.service?.method === 'POST' ? 'POST' : undefined };
+    res.status(status).type('html').send(loginPage({ ...fields, username: model.username, notice: model.notice, passkey: passkeySection(fields) }));
   }
 
   function validExecution(req: Request, execution: string | undefined): boolean {
@@ -287,6 +290,20 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
   });
 
   router.use(deps.secondFactor.routes(formBody, { establish, proceed }));
+  router.use(
+    deps.webauthn.routes(formBody, { establish, proceed }, {
+      // The passkey form passes the password form's checks (registered service, CSRF execution).
+      async request(req, res) {
+        const form = formParams(req);
+        const request = readServiceRequest(form);
+        if (!(await allowedService(res, request))) return null;
+        if (validExecution(req, form.get('execution'))) return request;
+        renderLogin(req, res, 403, { service: request, notice: { kind: 'error', text: MESSAGES.formExpired } });
+        return null;
+      },
+      refuse: (req, res, status, text, request) => renderLogin(req, res, status, { service: request, notice: { kind: 'error', text } }),
+    }),
+  );
 
   router.get('/cas/logout', async (req, res) => {
     const request = readServiceRequest(queryParams(req));

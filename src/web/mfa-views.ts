@@ -2,11 +2,12 @@ import { SafeHtml, html } from './html';
 import { type Notice, layout, notice } from './views';
 
 /** The second-factor step: a code from the authenticator app, or a recovery code. */
-export function secondFactorPage(m: { token: string; username: string; notice?: Notice }): string {
+export function secondFactorPage(m: { token: string; username: string; notice?: Notice; keys?: SafeHtml | null }): string {
   return layout(
     'Second factor',
     html`<h1>Confirm it is you</h1>
 ${notice(m.notice ?? { kind: 'info', text: 'Enter the 6-digit code from your authenticator app.' })}
+${m.keys ?? null}
 <form method="post" action="/cas/mfa" autocomplete="off" novalidate>
   <p>Account: <strong>${m.username}</strong></p>
   <label for="code">Code</label>
@@ -19,11 +20,12 @@ ${notice(m.notice ?? { kind: 'info', text: 'Enter the 6-digit code from your aut
 }
 
 /** Enrolment of an authenticator app: QR code (inline SVG rendered on the server) and the secret as text. */
-export function enrolTotpPage(m: { token: string; username: string; secret: string; qrSvg: string; notice?: Notice }): string {
+export function enrolTotpPage(m: { token: string; username: string; secret: string; qrSvg: string; notice?: Notice; keys?: SafeHtml | null }): string {
   return layout(
     'Set up a second factor',
     html`<h1>Set up a second factor</h1>
 ${notice(m.notice ?? { kind: 'info', text: 'This account must use a second factor. Scan the code with an authenticator app, then enter the 6-digit code it shows.' })}
+${m.keys ?? null}
 <figure class="qr">${new SafeHtml(m.qrSvg)}<figcaption>Or type this key: <code id="secret">${m.secret.replace(/(.{4})/g, '$1 ').trim()}</code></figcaption></figure>
 <form method="post" action="/cas/mfa/enrol" autocomplete="off" novalidate>
   <p>Account: <strong>${m.username}</strong></p>

@@ -21,11 +21,12 @@ import type { Clock } from '../shared/clock';
 import type { SsoSession } from '../tickets/sessions';
 import { hasSecondFactor } from '../tickets/sessions';
 import { enrolTotpPage, recoveryCodesPage, secondFactorPage } from './mfa-views';
+import { KEY_MESSAGES, addKeySection, securityKeySection } from './webauthn-views';
 import type { TokenSigner } from './signed-token';
 import { errorPage } from './views';
 
-const CODE_PURPOSE = 'second-factor';
-const ENROL_PURPOSE = 'second-factor-enrol';
+export const CODE_PURPOSE = 'second-factor';
+export const ENROL_PURPOSE = 'second-factor-enrol';
 const PENDING_TTL_MS = 10 * 60 * 1000;
 
 type Success = Extract<LoginResult, { status: 'success' }>;
@@ -39,7 +40,7 @@ export interface ResumableRequest {
 }
 
 /** A first factor passed, the second still to come. */
-interface Pending {
+export interface Pending {
   account: number;
   version: number;
   authenticatedAt: number;
@@ -54,6 +55,8 @@ interface Pending {
 
 export interface SecondFactorDeps {
   mfa: MfaService;
+  /** Whether the account has a security key, to offer it on the code page. */
+  hasKeys(accountId: number): Promise<boolean>;
   signer: TokenSigner;
   clock: Clock;
   accountService: AccountService;
@@ -135,20 +138,22 @@ export class SecondFactorStep {
     return router;
   }
 
-  private async show(res: Response, account: Account, pending: Pending, status: number, error?: string): Promise<void> {
+  /** The code page (with "Use a security key" when the account has one), or enrolment (app or key) for an account with no factor. */
+  async show(res: Response, account: Account, pending: Pending, status: number, error?: string): Promise<void> {
     const notice = error ? { kind: 'error' as const, text: error } : undefined;
     if ((await this.deps.mfa.enrolledKinds(account.id)).length > 0) {
       const token = this.deps.signer.sign(CODE_PURPOSE, { ...pending }, this.deps.clock.now() + PENDING_TTL_MS);
-      res.status(status).type('html').send(secondFactorPage({ token, username: account.username, notice }));
+      const keys = (await this.deps.hasKeys(account.id)) ? securityKeySection(token) : null;
+      res.status(status).type('html').send(secondFactorPage({ token, username: account.username, notice: notice ?? (keys ? { kind: 'info', text: KEY_MESSAGES.codeOrKey } : undefined), keys }));
       return;
     }
     const enrolment = await this.deps.mfa.beginTotp(account);
     const token = this.deps.signer.sign(ENROL_PURPOSE, { ...pending, secret: enrolment.secret }, this.deps.clock.now() + PENDING_TTL_MS);
-    res.status(status).type('html').send(enrolTotpPage({ token, username: account.username, secret: enrolment.secret, qrSvg: enrolment.qrSvg, notice }));
+    res.status(status).type('html').send(enrolTotpPage({ token, username: account.username, secret: enrolment.secret, qrSvg: enrolment.qrSvg, notice, keys: addKeySection(token) }));
   }
 
   /** The pending login a form token carries, if it is genuine, fresh, and its account unchanged and enabled. */
-  private async resume(purpose: string, token: string | undefined): Promise<{ pending: Pending & { secret?: string }; account: Account } | null> {
+  async resume(purpose: string, token: string | undefined): Promise<{ pending: Pending & { secret?: string }; account: Account } | null> {
     const data = this.deps.signer.verify(purpose, token, this.deps.clock.now());
     if (!data) return null;
     const pending = data as unknown as Pending & { secret?: string };
@@ -168,10 +173,20 @@ export class SecondFactorStep {
     const verdict = await this.deps.mfa.verify(account, code, requestContext(req, 'login_form'));
     if (verdict.status === 'locked') return this.show(res, account, pending, 423, refusalOf(verdict).message);
     if (verdict.status === 'invalid') return this.show(res, account, pending, 401, 'That code is not correct. Codes change every 30 seconds; each works once.');
+    await this.complete(res, pending, account, verdict.factor, finish);
+  }
+
+  /** The second factor is in: the new session (or the stepped-up one), then on to the service. */
+  async complete(res: Response, pending: Pending, account: Account, factor: string, finish: Finishers): Promise<void> {
     const request: ResumableRequest = { service: pending.service ?? undefined, method: pending.method, mfa: true };
-    const session = pending.session === null ? await finish.establish(res, successOf(pending, account), [...pending.methods, verdict.factor]) : await this.stepUp(pending.session, verdict.factor);
+    const session = await this.sessionWith(res, pending, account, factor, finish);
     if (!session) return expired(res);
     await finish.proceed(res, session, request);
+  }
+
+  /** A new session with both factors, or the stepped-up one (null when it ended meanwhile). */
+  private async sessionWith(res: Response, pending: Pending, account: Account, factor: string, finish: Finishers): Promise<SsoSession | null> {
+    return pending.session === null ? finish.establish(res, successOf(pending, account), [...pending.methods, factor]) : this.stepUp(pending.session, factor);
   }
 
   /** The step-up's session with the second factor recorded, or null when it ended meanwhile. */
@@ -191,17 +206,23 @@ export class SecondFactorStep {
     if (!confirmed) {
       const enrolment = await this.deps.mfa.enrolmentFor(secret, account);
       const notice = { kind: 'error' as const, text: 'That code does not match. Check the time on your phone and try the newest code.' };
-      res.status(400).type('html').send(enrolTotpPage({ token: form.get('token') as string, username: account.username, secret, qrSvg: enrolment.qrSvg, notice }));
+      const token = form.get('token') as string;
+      res.status(400).type('html').send(enrolTotpPage({ token, username: account.username, secret, qrSvg: enrolment.qrSvg, notice, keys: addKeySection(token) }));
       return;
     }
-    const session = pending.session === null ? await finish.establish(res, successOf(pending, account), [...pending.methods, 'totp']) : await this.stepUp(pending.session, 'totp');
+    await this.completeEnrolment(res, pending, account, 'totp', confirmed.recoveryCodes, finish);
+  }
+
+  /** A first factor enrolled: the session, then its recovery codes (shown once) before going on. */
+  async completeEnrolment(res: Response, pending: Pending, account: Account, factor: string, recoveryCodes: string[], finish: Finishers): Promise<void> {
+    const session = await this.sessionWith(res, pending, account, factor, finish);
     if (!session) return expired(res);
     // The codes are shown once, before going on; Continue resumes the login through single sign-on.
     const query = new URLSearchParams();
     if (pending.service !== null) query.set('service', pending.service);
     if (pending.method === 'POST') query.set('method', 'POST');
     const continueUrl = `/cas/login${query.size > 0 ? `?${query.toString()}` : ''}`;
-    res.status(200).type('html').send(recoveryCodesPage({ codes: confirmed.recoveryCodes, continueUrl }));
+    res.status(200).type('html').send(recoveryCodesPage({ codes: recoveryCodes, continueUrl }));
   }
 }
 
@@ -216,6 +237,6 @@ function successOf(pending: Pending, account: Account): Success {
   };
 }
 
-function expired(res: Response): void {
+export function expired(res: Response): void {
   res.status(403).type('html').send(errorPage('Sign-in expired', 'This sign-in step has expired or its account changed. Sign in again.'));
 }

@@ -35,6 +35,8 @@ export interface LoginPageModel {
   method?: string;
   username?: string;
   notice?: Notice;
+  /** "Sign in with a passkey" (src/web/webauthn-views.ts), under the form. */
+  passkey?: SafeHtml;
 }
 
 export function loginPage(m: LoginPageModel): string {
@@ -55,6 +57,7 @@ ${notice(m.notice)}
   ${m.method ? html`<input type="hidden" name="method" value="${m.method}">` : null}
   <button type="submit">Sign in</button>
 </form>
+${m.passkey ?? null}
 <p class="hint">Accounts are locked for a while after repeated failed attempts.</p>`,
   );
 }

@@ -1,0 +1,65 @@
+/**
+ * Security keys and passkeys on the login pages. Each section is a form that
+ * src/web/static/webauthn.js enhances: it stays hidden without script or
+ * WebAuthn, asks /cas/webauthn/options for the ceremony, runs it in the
+ * browser and submits the result. No inline script (the CSP allows 'self' only).
+ */
+import { type SafeHtml, html } from './html';
+
+const SCRIPTS = html`<script src="/cas/static/simplewebauthn-browser.js"></script>
+<script src="/cas/static/webauthn.js"></script>`;
+
+const FAILED = 'The security key or passkey did not answer, or the request was cancelled. Try again.';
+
+export const KEY_MESSAGES = {
+  codeOrKey: 'Use your security key or passkey, or enter a code from your authenticator app or a recovery code.',
+  keyRefused: 'That security key was not accepted. Use a key registered to this account, or enter a code.',
+  enrolRefused: 'The security key could not be registered. Try again, or set up an authenticator app instead.',
+  passkeyRefused: 'That passkey was not accepted. Sign in with your username and password.',
+  noCredential: 'The security key did not send an answer. Try again.',
+} as const;
+
+/** The script's status line: where it reports a cancelled or failed ceremony. */
+function status(): SafeHtml {
+  return html`<p class="hint" role="status" data-webauthn-status></p>`;
+}
+
+/** "Use a security key" on the second-factor page. */
+export function securityKeySection(token: string): SafeHtml {
+  return html`<form method="post" action="/cas/mfa/webauthn" data-webauthn="authenticate" data-webauthn-failed="${FAILED}" hidden>
+  <input type="hidden" name="token" value="${token}">
+  <input type="hidden" name="credential" value="">
+  <button type="submit">Use a security key</button>
+  ${status()}
+</form>
+${SCRIPTS}`;
+}
+
+/** "Add a security key / passkey" on the enrolment page (a passkey can be the first factor). */
+export function addKeySection(token: string): SafeHtml {
+  return html`<form method="post" action="/cas/mfa/webauthn/enrol" data-webauthn="register" data-webauthn-failed="${FAILED}" hidden>
+  <h2>Security key or passkey</h2>
+  <label for="key-name">Name for this key</label>
+  <input id="key-name" name="name" type="text" maxlength="64" value="Security key">
+  <input type="hidden" name="token" value="${token}">
+  <input type="hidden" name="credential" value="">
+  <button type="submit">Add a security key / passkey</button>
+  ${status()}
+</form>
+<h2>Authenticator app</h2>
+${SCRIPTS}`;
+}
+
+/** "Sign in with a passkey" under the login form: both factors in one (user verification required). */
+export function passkeySection(m: { execution: string; service?: string; renew?: boolean; method?: string }): SafeHtml {
+  return html`<form method="post" action="/cas/login/passkey" data-webauthn="passkey" data-webauthn-failed="${FAILED}" hidden>
+  <input type="hidden" name="execution" value="${m.execution}">
+  ${m.service !== undefined ? html`<input type="hidden" name="service" value="${m.service}">` : null}
+  ${m.renew ? html`<input type="hidden" name="renew" value="true">` : null}
+  ${m.method ? html`<input type="hidden" name="method" value="${m.method}">` : null}
+  <input type="hidden" name="credential" value="">
+  <button type="submit">Sign in with a passkey</button>
+  ${status()}
+</form>
+${SCRIPTS}`;
+}
