@@ -44,6 +44,8 @@ export interface TestOptions {
   clock?: ManualClock;
   /** Collects log lines (JSON strings) instead of discarding them. */
   logLines?: string[];
+  /** Port to serve on (default: any free one), for tests whose server.publicUrl names the port. */
+  port?: number;
 }
 
 /**
@@ -87,7 +89,7 @@ export async function createTestContext(options: TestOptions = {}): Promise<Test
   const app = createApp(services);
   const tls = await loadOrCreateTls({ minVersion: 'TLSv1.2' }, path.join(os.tmpdir(), `portcullis-test-tls-${process.pid}`));
   const server = https.createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...expressServerClasses(app) }, app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     services,
