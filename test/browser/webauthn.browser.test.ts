@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { type Browser, type CDPSession, type Page, chromium } from 'playwright-core';
 import { type TestContext, createTestContext } from '../support/test-app';
 
@@ -173,9 +172,7 @@ describe('security keys and passkeys in headless Chromium', () => {
   it('lets a second instance (same database and public URL) finish a ceremony the first began', async () => {
     const keys = await keyPage();
     await enrolKey(keys);
-    const second = await createTestContext({
-      overrides: { server: { publicUrl: base }, database: { filename: path.join(ctx.dataDir, 'test.sqlite') }, mfa: { require: 'admins' } },
-    });
+    const second = await createTestContext({ shareDatabaseWith: ctx, clock: ctx.clock, overrides: { server: { publicUrl: base }, mfa: { require: 'admins' } } });
     others.push(second);
     // The load balancer sends the key's answer to the other instance: the challenge was issued by this one.
     const served: number[] = [];

@@ -46,6 +46,14 @@ export interface TestOptions {
   logLines?: string[];
   /** Port to serve on (default: any free one), for tests whose server.publicUrl names the port. */
   port?: number;
+  /** Another context whose database this one uses (a second instance behind the same load balancer); not dropped on close. */
+  shareDatabaseWith?: TestContext;
+}
+
+/** A context's database settings as another instance would name them (a SQLite file by absolute path). */
+function sharedDatabase(ctx: TestContext): ConfigInput['database'] {
+  const database = ctx.services.config.database;
+  return database.client === 'sqlite' ? { ...database, filename: path.resolve(ctx.dataDir, database.filename) } : database;
 }
 
 /**
@@ -60,10 +68,12 @@ export async function createTestContext(options: TestOptions = {}): Promise<Test
   const dataDir = path.join(root, 'data');
   mkdirSync(configDir);
   for (const [name, text] of Object.entries(options.files ?? {})) writeFileSync(path.join(configDir, name), text);
-  const testDatabase = await createSelectedTestDatabase(process.env);
+  const testDatabase = options.shareDatabaseWith ? null : await createSelectedTestDatabase(process.env);
   const overrides: ConfigInput = {
     ...options.overrides,
-    database: testDatabase
+    database: options.shareDatabaseWith
+      ? sharedDatabase(options.shareDatabaseWith)
+      : testDatabase
       ? { ...options.overrides?.database, ...testDatabase.config }
       : { filename: options.fileDatabase ? 'test.sqlite' : ':memory:', ...options.overrides?.database },
     logging: { level: 'silent', ...options.overrides?.logging },
