@@ -67,7 +67,15 @@ export function createApp(services: Services): Express {
     addSessionMethod: (session, method) => services.sessions.addMethod(session, method),
     hasKeys: (accountId) => services.webauthn.hasKeys(accountId),
   });
-  const webauthn = new WebAuthnStep({ webauthn: services.webauthn, secondFactor, clock: services.clock });
+  const webauthn = new WebAuthnStep({
+    webauthn: services.webauthn,
+    secondFactor,
+    clock: services.clock,
+    signer: services.signer,
+    findSession: (tgtId) => services.sessions.find(tgtId),
+    findAccount: (id) => services.accounts.findById(id),
+    listFactors: (id) => services.mfa.list(id),
+  });
   app.use(browserLibraryRoute());
   app.use(loginRoutes({ ...services, services: services.servicePort, secondFactor, webauthn }));
   app.use(casValidationRoutes(services), restTicketRoutes(services));

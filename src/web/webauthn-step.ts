@@ -9,13 +9,18 @@ import path from 'node:path';
 import { type Request, type RequestHandler, type Response, Router } from 'express';
 import type { LoginResult } from '../authn/login-service';
 import { refusalOf } from '../authn/refusals';
-import { formParams } from '../http/params';
+import { formParams, parseCookies } from '../http/params';
 import { requestContext } from '../http/request-context';
+import type { FactorInfo } from '../mfa/mfa-service';
 import type { WebAuthnService } from '../mfa/webauthn-service';
 import type { Clock } from '../shared/clock';
-import { PASSKEY_METHOD } from '../tickets/sessions';
+import type { Account } from '../storage/accounts-repo';
+import { PASSKEY_METHOD, type SsoSession, hasSecondFactor } from '../tickets/sessions';
+import { TGC_COOKIE } from './login-routes';
 import { CODE_PURPOSE, ENROL_PURPOSE, type Finishers, type ResumableRequest, type SecondFactorStep, expired } from './second-factor';
-import { KEY_MESSAGES } from './webauthn-views';
+import type { TokenSigner } from './signed-token';
+import { errorPage } from './views';
+import { KEY_MESSAGES, keysPage } from './webauthn-views';
 
 /** What the login page lends the passkey form: its CSRF and service checks, and its error rendering. */
 export interface PasskeyLogin<R extends ResumableRequest> {
@@ -28,9 +33,16 @@ export interface WebAuthnStepDeps {
   webauthn: WebAuthnService;
   secondFactor: SecondFactorStep;
   clock: Clock;
+  signer: TokenSigner;
+  findSession(tgtId: string | undefined): Promise<SsoSession | null>;
+  findAccount(accountId: number): Promise<Account | null>;
+  listFactors(accountId: number): Promise<FactorInfo[]>;
 }
 
 const CEREMONY_PURPOSES = { authenticate: CODE_PURPOSE, register: ENROL_PURPOSE } as const;
+/** The "add a key" form of a signed-in user, bound to their session. */
+const KEYS_PURPOSE = 'security-keys';
+const KEYS_TTL_MS = 10 * 60 * 1000;
 
 /** SimpleWebAuthn's browser bundle (it defines window.SimpleWebAuthnBrowser), served from the installed package under /cas/static. */
 export function browserLibraryRoute(): Router {
@@ -54,6 +66,8 @@ export class WebAuthnStep {
     router.post('/cas/mfa/webauthn', formBody, (req, res) => this.verifyKey(req, res, finish));
     router.post('/cas/mfa/webauthn/enrol', formBody, (req, res) => this.enrolKey(req, res, finish));
     router.post('/cas/login/passkey', formBody, (req, res) => this.passkeyLogin(req, res, finish, passkey));
+    router.get('/cas/mfa/keys', (req, res) => this.showKeys(req, res));
+    router.post('/cas/mfa/keys', formBody, (req, res) => this.addKey(req, res));
     return router;
   }
 
@@ -65,7 +79,13 @@ export class WebAuthnStep {
       res.status(200).type('application/json').send(JSON.stringify(await this.deps.webauthn.passkeyOptions()));
       return;
     }
-    if (ceremony !== 'authenticate' && ceremony !== 'register') return jsonError(res, 400, 'ceremony must be authenticate, register or passkey.');
+    if (ceremony === 'add') {
+      const owner = await this.keysOwner(req, form.get('token') ?? '');
+      if (!owner) return jsonError(res, 403, KEY_MESSAGES.keysNeedSecondFactor);
+      res.status(200).type('application/json').send(JSON.stringify(await this.deps.webauthn.registrationOptions(owner.account)));
+      return;
+    }
+    if (ceremony !== 'authenticate' && ceremony !== 'register') return jsonError(res, 400, 'ceremony must be authenticate, register, add or passkey.');
     const resumed = await this.deps.secondFactor.resume(CEREMONY_PURPOSES[ceremony], form.get('token'));
     if (!resumed) return jsonError(res, 403, 'This sign-in step has expired or its account changed. Sign in again.');
     const options = ceremony === 'register' ? await this.deps.webauthn.registrationOptions(resumed.account) : await this.deps.webauthn.authenticationOptions(resumed.account);
@@ -114,5 +134,41 @@ export class WebAuthnStep {
       factors: ['webauthn'],
     };
     await finish.proceed(res, await finish.establish(res, result, [PASSKEY_METHOD]), request);
+  }
+
+  /**
+   * The account of a signed-in session that used a second factor (a key is
+   * added only by someone who passed one), and, for a form, its token bound
+   * to that session.
+   */
+  private async keysOwner(req: Request, token?: string): Promise<{ account: Account; session: SsoSession } | null> {
+    const session = await this.deps.findSession(parseCookies(req.get('cookie')).get(TGC_COOKIE));
+    if (!session || session.ticket.accountId === null || !hasSecondFactor(session.authentication)) return null;
+    const account = await this.deps.findAccount(session.ticket.accountId);
+    if (!account || !account.enabled) return null;
+    if (token === undefined) return { account, session };
+    const data = this.deps.signer.verify(KEYS_PURPOSE, token, this.deps.clock.now());
+    return data && data.account === account.id && data.session === session.tgtId ? { account, session } : null;
+  }
+
+  private async renderKeys(res: Response, owner: { account: Account; session: SsoSession }, status: number, notice?: { kind: 'error' | 'success'; text: string }): Promise<void> {
+    const token = this.deps.signer.sign(KEYS_PURPOSE, { account: owner.account.id, session: owner.session.tgtId }, this.deps.clock.now() + KEYS_TTL_MS);
+    const keys = (await this.deps.listFactors(owner.account.id)).filter((f) => f.kind === 'webauthn');
+    res.status(status).type('html').send(keysPage({ token, username: owner.account.username, keys, notice }));
+  }
+
+  private async showKeys(req: Request, res: Response): Promise<void> {
+    const owner = await this.keysOwner(req);
+    if (!owner) return void res.status(403).type('html').send(errorPage('Security keys', KEY_MESSAGES.keysNeedSecondFactor));
+    await this.renderKeys(res, owner, 200);
+  }
+
+  /** Another key for a signed-in account (several keys, each with its name). */
+  private async addKey(req: Request, res: Response): Promise<void> {
+    const form = formParams(req);
+    const owner = await this.keysOwner(req, form.get('token') ?? '');
+    if (!owner) return void res.status(403).type('html').send(errorPage('Security keys', KEY_MESSAGES.keysNeedSecondFactor));
+    const added = await this.deps.webauthn.register(owner.account, form.get('credential') ?? '', form.get('name') ?? '', requestContext(req, 'login_form'));
+    await this.renderKeys(res, owner, added ? 200 : 400, added ? { kind: 'success', text: KEY_MESSAGES.keyAdded } : { kind: 'error', text: KEY_MESSAGES.enrolRefused });
   }
 }

@@ -5,6 +5,7 @@
  * browser and submits the result. No inline script (the CSP allows 'self' only).
  */
 import { type SafeHtml, html } from './html';
+import { type Notice, layout, notice } from './views';
 
 const SCRIPTS = html`<script src="/cas/static/simplewebauthn-browser.js"></script>
 <script src="/cas/static/webauthn.js"></script>`;
@@ -17,6 +18,8 @@ export const KEY_MESSAGES = {
   enrolRefused: 'The security key could not be registered. Try again, or set up an authenticator app instead.',
   passkeyRefused: 'That passkey was not accepted. Sign in with your username and password.',
   noCredential: 'The security key did not send an answer. Try again.',
+  keyAdded: 'The security key was added.',
+  keysNeedSecondFactor: 'To manage security keys, sign in with your second factor first.',
 } as const;
 
 /** The script's status line: where it reports a cancelled or failed ceremony. */
@@ -62,4 +65,25 @@ export function passkeySection(m: { execution: string; service?: string; renew?:
   ${status()}
 </form>
 ${SCRIPTS}`;
+}
+
+/** The signed-in user's security keys and passkeys, with "Add a security key / passkey". */
+export function keysPage(m: { token: string; username: string; keys: { name: string; createdAt: number; lastUsedAt: number | null }[]; notice?: Notice }): string {
+  const day = (at: number | null) => (at === null ? '—' : new Date(at).toISOString().slice(0, 10));
+  return layout(
+    'Security keys',
+    html`<h1>Security keys and passkeys</h1>
+${notice(m.notice)}
+<p>Account: <strong>${m.username}</strong></p>
+${m.keys.length > 0 ? html`<table class="keys"><thead><tr><th>Name</th><th>Added</th><th>Last used</th></tr></thead><tbody>${m.keys.map((k) => html`<tr><td>${k.name}</td><td>${day(k.createdAt)}</td><td>${day(k.lastUsedAt)}</td></tr>`)}</tbody></table>` : html`<p>No security key yet.</p>`}
+<form method="post" action="/cas/mfa/keys" data-webauthn="add" data-webauthn-failed="${FAILED}" hidden>
+  <label for="key-name">Name for this key</label>
+  <input id="key-name" name="name" type="text" maxlength="64" value="Security key">
+  <input type="hidden" name="token" value="${m.token}">
+  <input type="hidden" name="credential" value="">
+  <button type="submit">Add a security key / passkey</button>
+  ${status()}
+</form>
+${SCRIPTS}`,
+  );
 }

@@ -115,6 +115,16 @@ describe('security keys and passkeys in headless Chromium', () => {
     // The relying party is server.publicUrl's host; the key holds a discoverable credential for it.
     const { credentials } = await keys.cdp.send('WebAuthn.getCredentials', { authenticatorId: keys.authenticatorId });
     expect(credentials.map((c) => [c.rpId, c.isResidentCredential])).toEqual([['localhost', true]]);
+
+    // A second key (another authenticator) added from the signed-in session, with its own name.
+    await keys.cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: keys.authenticatorId });
+    await keys.cdp.send('WebAuthn.addVirtualAuthenticator', { options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: false, hasUserVerification: false, automaticPresenceSimulation: true } });
+    await keys.page.goto(`${base}/cas/mfa/keys`);
+    await keys.page.getByLabel('Name for this key').fill('Spare key');
+    await keys.page.getByRole('button', { name: 'Add a security key / passkey' }).click();
+    await keys.page.locator('.notice.success').waitFor();
+    expect(await keys.page.locator('.notice.success').textContent()).toContain('The security key was added.');
+    expect((await ctx.services.mfa.list(root.id)).filter((f) => f.kind === 'webauthn').map((f) => f.name)).toEqual(['YubiKey', 'Spare key']);
     expect(consoleErrors.filter((e) => /Content Security Policy/i.test(e))).toEqual([]);
   });
 

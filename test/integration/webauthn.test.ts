@@ -72,6 +72,30 @@ describe('WebAuthn security keys and passkeys', () => {
     expect((await agent.get('/cas/login?authn_method=mfa')).text).toContain('You are logged in');
   });
 
+  it('adds more named keys from a session that used a second factor, not from a password-only one', async () => {
+    const first = new SoftAuthenticator(ORIGIN);
+    await enrolAcross(first);
+    const agent = a.agent();
+    expect((await passkey(agent, (o) => first.assert(o))).text).toContain('You are logged in');
+    const page = await agent.get('/cas/mfa/keys');
+    expect(page.text).toContain('Desk key');
+    const token = tokenIn(page.text);
+    const second = new SoftAuthenticator(ORIGIN);
+    const credential = second.register((await agent.post('/cas/webauthn/options').type('form').send({ ceremony: 'add', token })).body);
+    expect((await agent.post('/cas/mfa/keys').type('form').send({ token: 'forged', credential, name: 'Laptop' })).status).toBe(403);
+    const added = await agent.post('/cas/mfa/keys').type('form').send({ token, credential, name: 'Laptop' });
+    expect(added.text).toContain('The security key was added.');
+    const root = await a.services.accountService.requireByUsername('root');
+    expect((await a.services.mfa.list(root.id)).filter((f) => f.kind === 'webauthn').map((f) => f.name)).toEqual(['Desk key', 'Laptop']);
+    expect((await passkey(b.agent(), (o) => second.assert(o), b)).text).toContain('You are logged in');
+
+    await a.addUser('alice', PASSWORD);
+    const passwordOnly = a.agent();
+    expect((await submitLogin(passwordOnly, 'alice', PASSWORD)).text).toContain('You are logged in');
+    expect((await passwordOnly.get('/cas/mfa/keys')).status).toBe(403);
+    expect((await passwordOnly.post('/cas/webauthn/options').type('form').send({ ceremony: 'add', token })).status).toBe(403);
+  });
+
   it('uses a challenge once and not after it expired', async () => {
     // No counter (always 0): only the challenge's single use stops a replayed answer.
     const key = Object.assign(new SoftAuthenticator(ORIGIN), { counts: false });

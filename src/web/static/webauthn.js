@@ -18,7 +18,8 @@
   }
 
   function run(form, optionsJSON) {
-    return form.dataset.webauthn === 'register' ? lib.startRegistration({ optionsJSON: optionsJSON }) : lib.startAuthentication({ optionsJSON: optionsJSON });
+    var creates = form.dataset.webauthn === 'register' || form.dataset.webauthn === 'add';
+    return creates ? lib.startRegistration({ optionsJSON: optionsJSON }) : lib.startAuthentication({ optionsJSON: optionsJSON });
   }
 
   document.querySelectorAll('form[data-webauthn]').forEach(function (form) {
