@@ -136,6 +136,7 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
     clock,
     relyingParty: () => relyingPartyOf(config.server),
     findAccount: (id) => accounts.findById(id),
+    recordLogin: (id, now) => accounts.recordLogin(id, now),
     onAttempt: (factor, outcome) => metrics.mfaAttempt(factor, outcome),
   });
   return {

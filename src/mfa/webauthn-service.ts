@@ -58,6 +58,8 @@ export interface WebAuthnDeps extends FactorAuditDeps {
   clock: Clock;
   relyingParty: () => RelyingParty;
   findAccount(accountId: number): Promise<Account | null>;
+  /** A passkey sign-in is a login: last_login_at (inactivity rules) moves like a password's. */
+  recordLogin(accountId: number, now: number): Promise<void>;
   onAttempt?: (factor: string, outcome: string) => void;
 }
 
@@ -203,9 +205,15 @@ export class WebAuthnService {
       return { status: 'invalid' };
     }
     const handle = response.response.userHandle;
-    return this.regulated(account, who, 'passkey', () =>
+    const verdict = await this.regulated(account, who, 'passkey', () =>
       handle !== undefined && handle !== Buffer.from(userHandleOf(account)).toString('base64url') ? Promise.resolve('invalid') : this.check(credential, response, 'passkey', null, true),
     );
+    if (verdict.status === 'verified') {
+      const now = this.deps.clock.now();
+      await this.deps.recordLogin(account.id, now);
+      await this.deps.audit.append({ event: 'login', outcome: 'success', username: account.username, backend: account.source, clientIp: who.clientIp, userAgent: who.userAgent, details: { channel: who.channel, method: 'passkey' } }, now);
+    }
+    return verdict;
   }
 
   private async remember(challenge: string, ceremony: Ceremony, accountId: number | null): Promise<void> {

@@ -68,6 +68,10 @@ describe('WebAuthn security keys and passkeys', () => {
     expect((await keyAfterPassword(key, a, b)).text).toContain('You are logged in');
     const agent = b.agent();
     expect((await passkey(agent, (o) => key.assert(o), a)).text).toContain('You are logged in');
+    // A passkey sign-in is a login (audit, metrics, last login for the inactivity rule).
+    const logins = (await a.services.audit.query({ username: 'root', event: 'login' })).events;
+    expect(logins.filter((e) => e.details?.method === 'passkey').map((e) => e.outcome)).toEqual(['success']);
+    expect((await a.services.accountService.requireByUsername('root')).lastLoginAt).toBe(a.clock.now());
     // The passkey session satisfies authn_method=mfa without a step-up.
     expect((await agent.get('/cas/login?authn_method=mfa')).text).toContain('You are logged in');
   });
