@@ -149,7 +149,7 @@ export class SecondFactorStep {
     }
     const enrolment = await this.deps.mfa.beginTotp(account);
     const token = this.deps.signer.sign(ENROL_PURPOSE, { ...pending, secret: enrolment.secret }, this.deps.clock.now() + PENDING_TTL_MS);
-    res.status(status).type('html').send(enrolTotpPage({ token, username: account.username, secret: enrolment.secret, qrSvg: enrolment.qrSvg, notice, keys: addKeySection(token) }));
+    res.status(status).type('html').send(enrolTotpPage({ token, username: account.username, secret: enrolment.secret, qrSvg: enrolment.qrSvg, notice: notice ?? { kind: 'info', text: KEY_MESSAGES.enrolChoice }, keys: addKeySection(token) }));
   }
 
   /** The pending login a form token carries, if it is genuine, fresh, and its account unchanged and enabled. */

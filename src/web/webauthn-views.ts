@@ -13,6 +13,7 @@ const SCRIPTS = html`<script src="/cas/static/simplewebauthn-browser.js"></scrip
 const FAILED = 'The security key or passkey did not answer, or the request was cancelled. Try again.';
 
 export const KEY_MESSAGES = {
+  enrolChoice: 'This account must use a second factor. Add a security key or passkey, or scan the code with an authenticator app and enter the 6-digit code it shows.',
   codeOrKey: 'Use your security key or passkey, or enter a code from your authenticator app or a recovery code.',
   keyRefused: 'That security key was not accepted. Use a key registered to this account, or enter a code.',
   enrolRefused: 'The security key could not be registered. Try again, or set up an authenticator app instead.',
@@ -38,10 +39,10 @@ export function securityKeySection(token: string): SafeHtml {
 ${SCRIPTS}`;
 }
 
-/** "Add a security key / passkey" on the enrolment page (a passkey can be the first factor). */
-export function addKeySection(token: string): SafeHtml {
-  return html`<form method="post" action="/cas/mfa/webauthn/enrol" data-webauthn="register" data-webauthn-failed="${FAILED}" hidden>
-  <h2>Security key or passkey</h2>
+/** A form that registers a key under a name: at enrolment ("register") or from a signed-in session ("add"). */
+function registrationForm(action: string, ceremony: 'register' | 'add', token: string, heading: SafeHtml | null): SafeHtml {
+  return html`<form method="post" action="${action}" data-webauthn="${ceremony}" data-webauthn-failed="${FAILED}" hidden>
+  ${heading}
   <label for="key-name">Name for this key</label>
   <input id="key-name" name="name" type="text" maxlength="64" value="Security key">
   <input type="hidden" name="token" value="${token}">
@@ -49,8 +50,13 @@ export function addKeySection(token: string): SafeHtml {
   <button type="submit">Add a security key / passkey</button>
   ${status()}
 </form>
-<h2>Authenticator app</h2>
 ${SCRIPTS}`;
+}
+
+/** "Add a security key / passkey" on the enrolment page (a passkey can be the first factor). */
+export function addKeySection(token: string): SafeHtml {
+  return html`${registrationForm('/cas/mfa/webauthn/enrol', 'register', token, html`<h2>Security key or passkey</h2>`)}
+<h2>Authenticator app</h2>`;
 }
 
 /** "Sign in with a passkey" under the login form: both factors in one (user verification required). */
@@ -76,14 +82,6 @@ export function keysPage(m: { token: string; username: string; keys: { name: str
 ${notice(m.notice)}
 <p>Account: <strong>${m.username}</strong></p>
 ${m.keys.length > 0 ? html`<table class="keys"><thead><tr><th>Name</th><th>Added</th><th>Last used</th></tr></thead><tbody>${m.keys.map((k) => html`<tr><td>${k.name}</td><td>${day(k.createdAt)}</td><td>${day(k.lastUsedAt)}</td></tr>`)}</tbody></table>` : html`<p>No security key yet.</p>`}
-<form method="post" action="/cas/mfa/keys" data-webauthn="add" data-webauthn-failed="${FAILED}" hidden>
-  <label for="key-name">Name for this key</label>
-  <input id="key-name" name="name" type="text" maxlength="64" value="Security key">
-  <input type="hidden" name="token" value="${m.token}">
-  <input type="hidden" name="credential" value="">
-  <button type="submit">Add a security key / passkey</button>
-  ${status()}
-</form>
-${SCRIPTS}`,
+${registrationForm('/cas/mfa/keys', 'add', m.token, null)}`,
   );
 }
