@@ -18,12 +18,14 @@ const tokenIn = (page: string) => /name="token" value="([^"]+)"/.exec(page)![1];
 describe('WebAuthn security keys and passkeys', () => {
   let a: TestContext;
   let b: TestContext;
-  beforeEach(async () => {
-    const overrides = { server: { publicUrl: ORIGIN }, mfa: { require: 'admins' as const }, lockout: { maxAllowedLoginFailureCount: 3, userLockoutTimeout: 300 } };
+  /** Two instances on one database, as behind a load balancer, with an administrator "root". */
+  async function start(clientThrottle?: { maxFailures: number }): Promise<void> {
+    const overrides = { server: { publicUrl: ORIGIN }, mfa: { require: 'admins' as const }, lockout: { maxAllowedLoginFailureCount: 3, userLockoutTimeout: 300 }, ops: { clientThrottle } };
     a = await createTestContext({ fileDatabase: true, overrides });
     b = await createTestContext({ shareDatabaseWith: a, clock: a.clock, overrides });
     await a.addUser('root', PASSWORD, { role: 'admin' });
-  });
+  }
+  beforeEach(() => start());
   afterEach(async () => {
     await b.close();
     await a.close();
@@ -124,6 +126,21 @@ describe('WebAuthn security keys and passkeys', () => {
     expect((await a.services.audit.query({ username: 'root', event: 'account_locked' })).total).toBe(1);
     expect((await submitLogin(a.agent(), 'root', PASSWORD)).status).toBe(423);
     expect((await passkey(a.agent(), (o) => key.assert(o))).status).toBe(423);
+  });
+
+  it('applies the client-address throttle to passkey sign-in', async () => {
+    await b.close();
+    await a.close();
+    await start({ maxFailures: 2 });
+    const key = new SoftAuthenticator(ORIGIN);
+    await enrolAcross(key);
+    key.userVerified = false;
+    for (let i = 0; i < 2; i++) expect((await passkey(a.agent(), (o) => key.assert(o))).status).toBe(401);
+    key.userVerified = true;
+    // Two failures: below the account's lockout (3), at the client address's limit.
+    const throttled = await passkey(a.agent(), (o) => key.assert(o));
+    expect(throttled.status).toBe(423);
+    expect((await a.services.audit.query({ username: 'root', event: 'mfa_failed' })).events.map((e) => e.details?.reason)).toContain('client_throttled');
   });
 
   it('refuses a counter that went backwards (cloned key) and audits it', async () => {
