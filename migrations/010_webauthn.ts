@@ -15,12 +15,14 @@ import type { Knex } from 'knex';
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('mfa_factors', (t) => {
-    t.string('credential_hash', 64).nullable().unique('mfa_factors_credential_unique');
+    t.string('credential_hash', 64).nullable();
     t.text('credential_id').nullable();
     t.text('public_key').nullable();
     t.bigInteger('sign_count').nullable();
     t.string('transports', 128).nullable();
   });
+  // Filtered: other factors have no credential, and SQL Server's plain unique index admits a single NULL.
+  await knex.raw('CREATE UNIQUE INDEX mfa_factors_credential_unique ON mfa_factors (credential_hash) WHERE credential_hash IS NOT NULL');
   await knex.schema.createTable('webauthn_challenges', (t) => {
     t.string('challenge', 64).primary();
     t.string('ceremony', 16).notNullable();
@@ -33,7 +35,7 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTable('webauthn_challenges');
   await knex.schema.alterTable('mfa_factors', (t) => {
-    t.dropUnique(['credential_hash'], 'mfa_factors_credential_unique');
+    t.dropIndex(['credential_hash'], 'mfa_factors_credential_unique');
     t.dropColumn('credential_hash');
     t.dropColumn('credential_id');
     t.dropColumn('public_key');

@@ -27,8 +27,8 @@ describe('WebAuthn security keys and passkeys', () => {
   }
   beforeEach(() => start());
   afterEach(async () => {
-    await b.close();
-    await a.close();
+    await b?.close();
+    await a?.close();
   });
 
   async function options(agent: Agent, ceremony: string, token?: string) {
