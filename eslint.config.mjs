@@ -14,7 +14,7 @@ export default tseslint.config(
   },
   {
     files: ['src/web/static/**/*.js'],
-    languageOptions: { sourceType: 'script', globals: { document: 'readonly' } },
+    languageOptions: { sourceType: 'script', globals: { document: 'readonly', window: 'readonly', fetch: 'readonly', URLSearchParams: 'readonly' } },
   },
   {
     files: ['**/*.js', '**/*.cjs'],

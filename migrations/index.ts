@@ -8,6 +8,7 @@ import * as tokenSessions from './006_token_sessions';
 import * as mfa from './007_mfa';
 import * as heartbeat from './008_heartbeat';
 import * as noticeAcceptances from './009_notice_acceptances';
+import * as webauthn from './010_webauthn';
 
 /**
  * Migrations in order. Listed explicitly (not read from a directory) so the same
@@ -24,4 +25,5 @@ export const MIGRATIONS: { name: string; migration: Knex.Migration }[] = [
   { name: '007_mfa', migration: mfa },
   { name: '008_heartbeat', migration: heartbeat },
   { name: '009_notice_acceptances', migration: noticeAcceptances },
+  { name: '010_webauthn', migration: webauthn },
 ];

@@ -4,6 +4,7 @@ import type { Services } from './services';
 import { errorHandler } from './http/error-handler';
 import { securityHeaders } from './http/security-headers';
 import { SecondFactorStep } from './web/second-factor';
+import { WebAuthnStep, browserLibraryRoute } from './web/webauthn-step';
 import { loginRoutes } from './web/login-routes';
 import { casErrorRenderer, casValidationRoutes } from './cas/routes';
 import { restTicketRoutes } from './cas/rest-tickets';
@@ -89,11 +90,23 @@ export function createApp(services: Services): Express {
     findSession: (tgtId) => services.sessions.find(tgtId),
     addSessionMethod: (session, method) => services.sessions.addMethod(session, method),
     page: (req) => ui.page(req, '/cas/login'),
+    hasKeys: (accountId) => services.webauthn.hasKeys(accountId),
+  });
+  const webauthn = new WebAuthnStep({
+    webauthn: services.webauthn,
+    secondFactor,
+    clock: services.clock,
+    signer: services.signer,
+    findSession: (tgtId) => services.sessions.find(tgtId),
+    findAccount: (id) => services.accounts.findById(id),
+    listFactors: (id) => services.mfa.list(id),
+    page: (req) => ui.page(req, '/cas/login'),
   });
   const consoleAuth = new ConsoleAuth({ ...services, publicUrl: services.config.server.publicUrl });
   app.use(ui.routes());
+  app.use(browserLibraryRoute());
   // The console signs in through the login like an application; its callback is allowed without registration.
-  app.use(loginRoutes({ ...services, services: consoleAuth.servicePort(services.servicePort), ui, secondFactor }));
+  app.use(loginRoutes({ ...services, services: consoleAuth.servicePort(services.servicePort), ui, secondFactor, webauthn }));
   app.use(casValidationRoutes(services), restTicketRoutes(services));
   app.use(API_PREFIX, adminRouter(services, admin));
   app.use(consoleRoutes({ services, tokens: admin.tokens, ui, auth: consoleAuth, stats: new ConsoleStats(services.db.knex) }));

@@ -22,6 +22,8 @@ import { ClientThrottleStore } from './storage/client-throttle-store';
 import { LoginRegulator } from './policy/regulator';
 import { MfaStore } from './storage/mfa-store';
 import { MfaService } from './mfa/mfa-service';
+import { WebAuthnService, relyingPartyOf } from './mfa/webauthn-service';
+import { WebAuthnStore } from './storage/webauthn-store';
 import { SecretBox, loadKey } from './mfa/secret-box';
 import path from 'node:path';
 import { JobLeases } from './ops/job-leases';
@@ -70,6 +72,7 @@ export interface Services {
   clientThrottles: ClientThrottleStore;
   /** Second factors (TOTP, recovery codes) and the MFA policy. */
   mfa: MfaService;
+  webauthn: WebAuthnService;
   factors: MfaStore;
   /** Encrypts TOTP secrets at rest with the MFA key. */
   secretBox: SecretBox;
@@ -141,6 +144,16 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
     issuer: config.mfa.issuer,
     onAttempt: (factor, outcome) => metrics.mfaAttempt(factor, outcome),
   });
+  const webauthn = new WebAuthnService({
+    store: new WebAuthnStore(db.knex),
+    regulator,
+    audit,
+    clock,
+    relyingParty: () => relyingPartyOf(config.server),
+    findAccount: (id) => accounts.findById(id),
+    recordLogin: (id, now) => accounts.recordLogin(id, now),
+    onAttempt: (factor, outcome) => metrics.mfaAttempt(factor, outcome),
+  });
   return {
     loaded,
     config,
@@ -167,6 +180,7 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
     regulator,
     clientThrottles,
     mfa,
+    webauthn,
     factors,
     secretBox,
     leases: new JobLeases(db.knex),

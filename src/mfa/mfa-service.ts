@@ -195,10 +195,23 @@ export class MfaService {
   }
 
   private async audit(event: string, account: Pick<Account, 'username'>, who: Who, details: Record<string, unknown>): Promise<void> {
-    const outcome = event === 'mfa_failed' ? 'failure' : event === 'account_locked' ? 'info' : 'success';
-    await this.deps.audit.append(
-      { event, outcome, username: account.username, clientIp: who.clientIp, userAgent: who.userAgent, ...(who.actor ? { actor: who.actor } : {}), details: { ...details, channel: who.channel } },
-      this.deps.clock.now(),
-    );
+    await auditFactorEvent(this.deps, event, account, who, details);
   }
+}
+
+export interface FactorAuditDeps {
+  audit: { append(event: AuditEvent, at: number): Promise<void> };
+  clock: Clock;
+}
+
+const FAILURE_EVENTS = new Set(['mfa_failed', 'passkey_failed']);
+const INFO_EVENTS = new Set(['account_locked', 'webauthn_clone_suspected']);
+
+/** One audit record of a second-factor event (shared by codes and security keys). */
+export async function auditFactorEvent(deps: FactorAuditDeps, event: string, account: { username: string | null }, who: Who, details: Record<string, unknown>): Promise<void> {
+  const outcome = FAILURE_EVENTS.has(event) ? 'failure' : INFO_EVENTS.has(event) ? 'info' : 'success';
+  await deps.audit.append(
+    { event, outcome, username: account.username, clientIp: who.clientIp, userAgent: who.userAgent, ...(who.actor ? { actor: who.actor } : {}), details: { ...details, channel: who.channel } },
+    deps.clock.now(),
+  );
 }

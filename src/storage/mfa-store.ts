@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { affected } from './db';
 
-export type FactorKind = 'totp' | 'recovery';
+export type FactorKind = 'totp' | 'recovery' | 'webauthn';
 
 export interface StoredFactor {
   id: number;

@@ -13,7 +13,7 @@ export interface SessionAuthentication {
   backend: string;
   /** Attributes released to services, by name (multi-valued). */
   attributes: Record<string, string[]>;
-  /** How the user proved who they are, first factor first ('password', 'spnego', 'totp', 'recovery'); absent in sessions from before MFA (password only). */
+  /** How the user proved who they are, first factor first ('password', 'spnego', 'passkey', 'totp', 'webauthn', 'recovery'); absent in sessions from before MFA (password only). */
   methods?: string[];
 }
 
@@ -22,9 +22,13 @@ export function methodsOf(authentication: SessionAuthentication): string[] {
   return authentication.methods ?? ['password'];
 }
 
+/** A passkey with user verification is two factors in one: something you have, unlocked by something you know or are. */
+export const PASSKEY_METHOD = 'passkey';
+
 /** Whether a session was established with a second factor. */
 export function hasSecondFactor(authentication: SessionAuthentication): boolean {
-  return methodsOf(authentication).length > 1;
+  const methods = methodsOf(authentication);
+  return methods.length > 1 || methods.includes(PASSKEY_METHOD);
 }
 
 export interface SsoSession {

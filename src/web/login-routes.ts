@@ -14,6 +14,8 @@ import type { AuditLog } from '../storage/audit-log';
 import type { NoticeStore } from '../storage/notice-store';
 import type { SessionService, SsoSession } from '../tickets/sessions';
 import type { SecondFactorStep } from './second-factor';
+import type { WebAuthnStep } from './webauthn-step';
+import { passkeySection } from './webauthn-views';
 import type { Clock } from '../shared/clock';
 import { InputError, PolicyError } from '../shared/errors';
 import { packageRoot } from '../shared/package-root';
@@ -64,6 +66,8 @@ export interface LoginRouteDeps {
   negotiate?: NegotiateAuthenticator;
   /** The second-factor step (src/web/second-factor.ts). */
   secondFactor: SecondFactorStep;
+  /** Security keys and passkeys (src/web/webauthn-step.ts). */
+  webauthn: WebAuthnStep;
 }
 
 /**
@@ -168,8 +172,9 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     const execution = signer.sign(EXECUTION_PURPOSE, { n: nonce }, clock.now() + EXECUTION_TTL_MS);
     const page = ui.page(req, model.service?.service === undefined ? '/cas/login' : `/cas/login?service=${encodeURIComponent(model.service.service)}`);
     const shown = typeof model.notice === 'string' ? { kind: 'error' as const, text: page.tr.t(model.notice) } : model.notice;
+    const fields = { execution, service: model.service?.service, renew: model.service?.renew, method: model.service?.method === 'POST' ? 'POST' : undefined };
     res.status(status).type('html').send(
-      loginPage(page, { execution, serviceBrand: ui.serviceBranding(model.service?.name, page.tr.lang), service: model.service?.service, renew: model.service?.renew, method: model.service?.method === 'POST' ? 'POST' : undefined, username: model.username, notice: shown }),
+      loginPage(page, { ...fields, serviceBrand: ui.serviceBranding(model.service?.name, page.tr.lang), username: model.username, notice: shown, passkey: passkeySection(fields) }),
     );
   }
 
@@ -414,6 +419,20 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
   });
 
   router.use(deps.secondFactor.routes(formBody, { establish, proceed, complete: completeLogin }));
+  router.use(
+    deps.webauthn.routes(formBody, { establish, proceed, complete: completeLogin }, {
+      // The passkey form passes the password form's checks (registered service, CSRF execution).
+      async request(req, res) {
+        const form = formParams(req);
+        const request = readServiceRequest(postedServiceParams(queryParams(req), form));
+        if (!(await allowedService(req, res, request))) return null;
+        if (validExecution(req, form.get('execution'))) return request;
+        renderLogin(req, res, 403, { service: request, notice: MESSAGES.formExpired });
+        return null;
+      },
+      refuse: (req, res, status, text, request) => renderLogin(req, res, status, { service: request, notice: { kind: 'error', text } }),
+    }),
+  );
 
   router.get('/cas/logout', async (req, res) => {
     const request = readServiceRequest(queryParams(req));

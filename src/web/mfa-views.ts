@@ -2,13 +2,14 @@ import { SafeHtml, html } from './html';
 import { type Notice, type Page, layout, notice } from './views';
 
 /** The second-factor step: a code from the authenticator app, or a recovery code. */
-export function secondFactorPage(page: Page, m: { token: string; username: string; notice?: Notice }): string {
+export function secondFactorPage(page: Page, m: { token: string; username: string; notice?: Notice; keys?: SafeHtml | null }): string {
   const { t } = page.tr;
   return layout(
     page,
     t('mfa.codeTitle'),
     html`<h1>${t('mfa.codeHeading')}</h1>
 ${notice(m.notice ?? { kind: 'info', text: t('mfa.codePrompt') })}
+${m.keys ?? null}
 <form method="post" action="/cas/mfa" autocomplete="off" novalidate>
   <p>${t('mfa.account', { username: m.username })}</p>
   <label for="code">${t('mfa.code')}</label>
@@ -21,13 +22,14 @@ ${notice(m.notice ?? { kind: 'info', text: t('mfa.codePrompt') })}
 }
 
 /** Enrolment of an authenticator app: QR code (inline SVG rendered on the server) and the secret as text. */
-export function enrolTotpPage(page: Page, m: { token: string; username: string; secret: string; qrSvg: string; notice?: Notice }): string {
+export function enrolTotpPage(page: Page, m: { token: string; username: string; secret: string; qrSvg: string; notice?: Notice; keys?: SafeHtml | null }): string {
   const { t } = page.tr;
   return layout(
     page,
     t('mfa.enrolTitle'),
     html`<h1>${t('mfa.enrolTitle')}</h1>
 ${notice(m.notice ?? { kind: 'info', text: t('mfa.enrolPrompt') })}
+${m.keys ?? null}
 <figure class="qr">${new SafeHtml(m.qrSvg)}<figcaption>${t('mfa.typeKey')} <code id="secret">${m.secret.replace(/(.{4})/g, '$1 ').trim()}</code></figcaption></figure>
 <form method="post" action="/cas/mfa/enrol" autocomplete="off" novalidate>
   <p>${t('mfa.account', { username: m.username })}</p>

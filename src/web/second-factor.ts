@@ -22,11 +22,12 @@ import type { SsoSession } from '../tickets/sessions';
 import { hasSecondFactor } from '../tickets/sessions';
 import { enrolTotpPage, recoveryCodesPage, secondFactorPage } from './mfa-views';
 import { type MessageKey, isMessageKey } from './i18n';
+import { KEY_MESSAGES, addKeySection, securityKeySection } from './webauthn-views';
 import type { TokenSigner } from './signed-token';
 import { type Page, errorPage } from './views';
 
-const CODE_PURPOSE = 'second-factor';
-const ENROL_PURPOSE = 'second-factor-enrol';
+export const CODE_PURPOSE = 'second-factor';
+export const ENROL_PURPOSE = 'second-factor-enrol';
 const PENDING_TTL_MS = 10 * 60 * 1000;
 
 type Success = Extract<LoginResult, { status: 'success' }>;
@@ -62,6 +63,8 @@ export interface SecondFactorDeps {
   addSessionMethod(session: SsoSession, method: string): Promise<boolean>;
   /** Language and branding of the page being answered (src/web/ui.ts). */
   page(req: Request): Page;
+  /** Whether the account has a WebAuthn key (the code page then offers it). */
+  hasKeys(accountId: number): Promise<boolean>;
 }
 
 /** What the login pages do once every factor is in. */
@@ -141,21 +144,25 @@ export class SecondFactorStep {
     return router;
   }
 
-  private async show(req: Request, res: Response, account: Account, pending: Pending, status: number, error?: MessageKey | string): Promise<void> {
+  /** The code page (with "Use a security key" when the account has one), or enrolment (app or key) for an account with no factor. */
+  async show(req: Request, res: Response, account: Account, pending: Pending, status: number, error?: MessageKey | string): Promise<void> {
     const page = this.deps.page(req);
     const notice = error ? { kind: 'error' as const, text: isMessageKey(error) ? page.tr.t(error) : error } : undefined;
     if ((await this.deps.mfa.enrolledKinds(account.id)).length > 0) {
       const token = this.deps.signer.sign(CODE_PURPOSE, { ...pending }, this.deps.clock.now() + PENDING_TTL_MS);
-      res.status(status).type('html').send(secondFactorPage(page, { token, username: account.username, notice }));
+      const keys = (await this.deps.hasKeys(account.id)) ? securityKeySection(token) : null;
+      res.status(status).type('html').send(secondFactorPage(page, { token, username: account.username, notice: notice ?? (keys ? { kind: 'info', text: KEY_MESSAGES.codeOrKey } : undefined), keys }));
       return;
     }
     const enrolment = await this.deps.mfa.beginTotp(account);
     const token = this.deps.signer.sign(ENROL_PURPOSE, { ...pending, secret: enrolment.secret }, this.deps.clock.now() + PENDING_TTL_MS);
-    res.status(status).type('html').send(enrolTotpPage(page, { token, username: account.username, secret: enrolment.secret, qrSvg: enrolment.qrSvg, notice }));
+    res.status(status).type('html').send(
+      enrolTotpPage(page, { token, username: account.username, secret: enrolment.secret, qrSvg: enrolment.qrSvg, notice: notice ?? { kind: 'info', text: KEY_MESSAGES.enrolChoice }, keys: addKeySection(token) }),
+    );
   }
 
   /** The pending login a form token carries, if it is genuine, fresh, and its account unchanged and enabled. */
-  private async resume(purpose: string, token: string | undefined): Promise<{ pending: Pending & { secret?: string }; account: Account } | null> {
+  async resume(purpose: string, token: string | undefined): Promise<{ pending: Pending & { secret?: string }; account: Account } | null> {
     const data = this.deps.signer.verify(purpose, token, this.deps.clock.now());
     if (!data) return null;
     const pending = data as unknown as Pending & { secret?: string };
@@ -176,9 +183,14 @@ export class SecondFactorStep {
     // Locked reads as the login page says it (refusal table status, catalogue words).
     if (verdict.status === 'locked') return this.show(req, res, account, pending, refusalOf(verdict).status, 'login.locked');
     if (verdict.status === 'invalid') return this.show(req, res, account, pending, 401, 'mfa.wrongCode');
+    await this.complete(req, res, pending, account, verdict.factor, finish);
+  }
+
+  /** The second factor is in: the notice if due and a new session, or the stepped-up one; then on to the service. */
+  async complete(req: Request, res: Response, pending: Pending, account: Account, factor: string, finish: Finishers): Promise<void> {
     const request: ResumableRequest = { service: pending.service ?? undefined, method: pending.method, mfa: true };
-    if (pending.session === null) return finish.complete(req, res, successOf(pending, account), request, [...pending.methods, verdict.factor]);
-    const session = await this.stepUp(pending.session, verdict.factor);
+    if (pending.session === null) return finish.complete(req, res, successOf(pending, account), request, [...pending.methods, factor]);
+    const session = await this.stepUp(pending.session, factor);
     if (!session) return this.expired(req, res);
     await finish.proceed(req, res, session, request);
   }
@@ -201,20 +213,26 @@ export class SecondFactorStep {
     if (!confirmed) {
       const enrolment = await this.deps.mfa.enrolmentFor(secret, account);
       const notice = { kind: 'error' as const, text: page.tr.t('mfa.enrolMismatch') };
-      res.status(400).type('html').send(enrolTotpPage(page, { token: form.get('token') as string, username: account.username, secret, qrSvg: enrolment.qrSvg, notice }));
+      const token = form.get('token') as string;
+      res.status(400).type('html').send(enrolTotpPage(page, { token, username: account.username, secret, qrSvg: enrolment.qrSvg, notice, keys: addKeySection(token) }));
       return;
     }
-    const session = pending.session === null ? await finish.establish(res, successOf(pending, account), [...pending.methods, 'totp']) : await this.stepUp(pending.session, 'totp');
+    await this.completeEnrolment(req, res, pending, account, 'totp', confirmed.recoveryCodes, finish);
+  }
+
+  /** A first factor enrolled: the session, then its recovery codes (shown once) before going on. */
+  async completeEnrolment(req: Request, res: Response, pending: Pending, account: Account, factor: string, recoveryCodes: string[], finish: Finishers): Promise<void> {
+    const session = pending.session === null ? await finish.establish(res, successOf(pending, account), [...pending.methods, factor]) : await this.stepUp(pending.session, factor);
     if (!session) return this.expired(req, res);
     // The codes are shown once, before going on; Continue resumes the login through single sign-on.
     const query = new URLSearchParams();
     if (pending.service !== null) query.set('service', pending.service);
     if (pending.method === 'POST') query.set('method', 'POST');
     const continueUrl = `/cas/login${query.size > 0 ? `?${query.toString()}` : ''}`;
-    res.status(200).type('html').send(recoveryCodesPage(page, { codes: confirmed.recoveryCodes, continueUrl }));
+    res.status(200).type('html').send(recoveryCodesPage(this.deps.page(req), { codes: recoveryCodes, continueUrl }));
   }
 
-  private expired(req: Request, res: Response): void {
+  expired(req: Request, res: Response): void {
     const page = this.deps.page(req);
     res.status(403).type('html').send(errorPage(page, page.tr.t('mfa.expiredTitle'), page.tr.t('mfa.expired')));
   }

@@ -87,6 +87,8 @@ export interface LoginPageModel {
   method?: string;
   username?: string;
   notice?: Notice;
+  /** "Sign in with a passkey" (src/web/webauthn-views.ts), under the form. */
+  passkey?: SafeHtml;
 }
 
 /** The service request rides in the form's URL as on Apereo's login page (tools written for it post there), and in hidden fields for those that read the form. */
@@ -120,6 +122,7 @@ ${notice(m.notice)}
   ${m.method ? html`<input type="hidden" name="method" value="${m.method}">` : null}
   <button type="submit">${t('login.submit')}</button>
 </form>
+${m.passkey ?? null}
 <p class="hint">${t('login.hint')}</p>`,
   );
 }

@@ -39,7 +39,7 @@ describe('login page in headless Chromium', () => {
     // Labels are wired to their inputs: a screen reader (and playwright) finds the fields by label text.
     await page.getByLabel('Username').fill(username);
     await page.getByLabel('Password', { exact: true }).fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForLoadState('domcontentloaded');
   }
 

@@ -46,6 +46,16 @@ export interface TestOptions {
   clock?: ManualClock;
   /** Collects log lines (JSON strings) instead of discarding them. */
   logLines?: string[];
+  /** Port to serve on (default: any free one), for tests whose server.publicUrl names the port. */
+  port?: number;
+  /** Another context whose database this one uses (a second instance behind the same load balancer); not dropped on close. */
+  shareDatabaseWith?: TestContext;
+}
+
+/** A context's database settings as another instance would name them (a SQLite file by absolute path). */
+function sharedDatabase(ctx: TestContext): ConfigInput['database'] {
+  const database = ctx.services.config.database;
+  return database.client === 'sqlite' ? { ...database, filename: path.resolve(ctx.dataDir, database.filename) } : database;
 }
 
 /**
@@ -60,10 +70,12 @@ export async function createTestContext(options: TestOptions = {}): Promise<Test
   const dataDir = path.join(root, 'data');
   mkdirSync(configDir);
   for (const [name, text] of Object.entries(options.files ?? {})) writeFileSync(path.join(configDir, name), text);
-  const testDatabase = options.sqliteOnly ? null : await createSelectedTestDatabase(process.env);
+  const testDatabase = options.sqliteOnly || options.shareDatabaseWith ? null : await createSelectedTestDatabase(process.env);
   const overrides: ConfigInput = {
     ...options.overrides,
-    database: testDatabase
+    database: options.shareDatabaseWith
+      ? sharedDatabase(options.shareDatabaseWith)
+      : testDatabase
       ? { ...options.overrides?.database, ...testDatabase.config }
       : { filename: options.fileDatabase ? 'test.sqlite' : ':memory:', ...options.overrides?.database },
     logging: { level: 'silent', ...options.overrides?.logging },
@@ -89,7 +101,7 @@ export async function createTestContext(options: TestOptions = {}): Promise<Test
   const app = createApp(services);
   const tls = await loadOrCreateTls({ minVersion: 'TLSv1.2' }, path.join(os.tmpdir(), `portcullis-test-tls-${process.pid}`));
   const server = https.createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...expressServerClasses(app) }, app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   services.publicUrl.listeningAt(url);
   return {
