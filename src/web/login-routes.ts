@@ -174,7 +174,7 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     const shown = typeof model.notice === 'string' ? { kind: 'error' as const, text: page.tr.t(model.notice) } : model.notice;
     const fields = { execution, service: model.service?.service, renew: model.service?.renew, method: model.service?.method === 'POST' ? 'POST' : undefined };
     res.status(status).type('html').send(
-      loginPage(page, { ...fields, serviceBrand: ui.serviceBranding(model.service?.name, page.tr.lang), username: model.username, notice: shown, passkey: passkeySection(fields) }),
+      loginPage(page, { ...fields, serviceBrand: ui.serviceBranding(model.service?.name, page.tr.lang), username: model.username, notice: shown, passkey: passkeySection(page.tr, fields) }),
     );
   }
 
@@ -430,7 +430,7 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
         renderLogin(req, res, 403, { service: request, notice: MESSAGES.formExpired });
         return null;
       },
-      refuse: (req, res, status, text, request) => renderLogin(req, res, status, { service: request, notice: { kind: 'error', text } }),
+      refuse: (req, res, status, message, request) => renderLogin(req, res, status, { service: request, notice: message }),
     }),
   );
 

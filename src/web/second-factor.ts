@@ -150,14 +150,14 @@ export class SecondFactorStep {
     const notice = error ? { kind: 'error' as const, text: isMessageKey(error) ? page.tr.t(error) : error } : undefined;
     if ((await this.deps.mfa.enrolledKinds(account.id)).length > 0) {
       const token = this.deps.signer.sign(CODE_PURPOSE, { ...pending }, this.deps.clock.now() + PENDING_TTL_MS);
-      const keys = (await this.deps.hasKeys(account.id)) ? securityKeySection(token) : null;
-      res.status(status).type('html').send(secondFactorPage(page, { token, username: account.username, notice: notice ?? (keys ? { kind: 'info', text: KEY_MESSAGES.codeOrKey } : undefined), keys }));
+      const keys = (await this.deps.hasKeys(account.id)) ? securityKeySection(page.tr, token) : null;
+      res.status(status).type('html').send(secondFactorPage(page, { token, username: account.username, notice: notice ?? (keys ? { kind: 'info', text: page.tr.t(KEY_MESSAGES.codeOrKey) } : undefined), keys }));
       return;
     }
     const enrolment = await this.deps.mfa.beginTotp(account);
     const token = this.deps.signer.sign(ENROL_PURPOSE, { ...pending, secret: enrolment.secret }, this.deps.clock.now() + PENDING_TTL_MS);
     res.status(status).type('html').send(
-      enrolTotpPage(page, { token, username: account.username, secret: enrolment.secret, qrSvg: enrolment.qrSvg, notice: notice ?? { kind: 'info', text: KEY_MESSAGES.enrolChoice }, keys: addKeySection(token) }),
+      enrolTotpPage(page, { token, username: account.username, secret: enrolment.secret, qrSvg: enrolment.qrSvg, notice: notice ?? { kind: 'info', text: page.tr.t(KEY_MESSAGES.enrolChoice) }, keys: addKeySection(page.tr, token) }),
     );
   }
 
@@ -214,7 +214,7 @@ export class SecondFactorStep {
       const enrolment = await this.deps.mfa.enrolmentFor(secret, account);
       const notice = { kind: 'error' as const, text: page.tr.t('mfa.enrolMismatch') };
       const token = form.get('token') as string;
-      res.status(400).type('html').send(enrolTotpPage(page, { token, username: account.username, secret, qrSvg: enrolment.qrSvg, notice, keys: addKeySection(token) }));
+      res.status(400).type('html').send(enrolTotpPage(page, { token, username: account.username, secret, qrSvg: enrolment.qrSvg, notice, keys: addKeySection(page.tr, token) }));
       return;
     }
     await this.completeEnrolment(req, res, pending, account, 'totp', confirmed.recoveryCodes, finish);

@@ -20,13 +20,14 @@ import { TGC_COOKIE } from './login-routes';
 import { CODE_PURPOSE, ENROL_PURPOSE, type Finishers, type ResumableRequest, type SecondFactorStep } from './second-factor';
 import type { TokenSigner } from './signed-token';
 import { type Page, errorPage } from './views';
+import type { MessageKey } from './i18n';
 import { KEY_MESSAGES, keysPage } from './webauthn-views';
 
 /** What the login page lends the passkey form: its CSRF and service checks, and its error rendering. */
 export interface PasskeyLogin<R extends ResumableRequest> {
   /** The form's service request after the password form's checks; null when refused (a page was sent). */
   request(req: Request, res: Response): Promise<R | null>;
-  refuse(req: Request, res: Response, status: number, text: string, request: R): void;
+  refuse(req: Request, res: Response, status: number, message: MessageKey, request: R): void;
 }
 
 export interface WebAuthnStepDeps {
@@ -83,13 +84,13 @@ export class WebAuthnStep {
     }
     if (ceremony === 'add') {
       const owner = await this.keysOwner(req, form.get('token') ?? '');
-      if (!owner) return jsonError(res, 403, KEY_MESSAGES.keysNeedSecondFactor);
+      if (!owner) return jsonError(res, 403, this.deps.page(req).tr.t(KEY_MESSAGES.keysNeedSecondFactor));
       res.status(200).type('application/json').send(JSON.stringify(await this.deps.webauthn.registrationOptions(owner.account)));
       return;
     }
     if (ceremony !== 'authenticate' && ceremony !== 'register') return jsonError(res, 400, 'ceremony must be authenticate, register, add or passkey.');
     const resumed = await this.deps.secondFactor.resume(CEREMONY_PURPOSES[ceremony], form.get('token'));
-    if (!resumed) return jsonError(res, 403, 'This sign-in step has expired or its account changed. Sign in again.');
+    if (!resumed) return jsonError(res, 403, this.deps.page(req).tr.t('mfa.expired'));
     const options = ceremony === 'register' ? await this.deps.webauthn.registrationOptions(resumed.account) : await this.deps.webauthn.authenticationOptions(resumed.account);
     res.status(200).type('application/json').send(JSON.stringify(options));
   }
@@ -103,7 +104,7 @@ export class WebAuthnStep {
     const credential = form.get('credential') ?? '';
     if (credential === '') return this.deps.secondFactor.show(req, res, account, pending, 400, KEY_MESSAGES.noCredential);
     const verdict = await this.deps.webauthn.verify(account, credential, requestContext(req, 'login_form'));
-    if (verdict.status === 'locked') return this.deps.secondFactor.show(req, res, account, pending, refusalOf(verdict).status, refusalOf(verdict).message);
+    if (verdict.status === 'locked') return this.deps.secondFactor.show(req, res, account, pending, refusalOf(verdict).status, 'login.locked');
     if (verdict.status === 'invalid') return this.deps.secondFactor.show(req, res, account, pending, 401, KEY_MESSAGES.keyRefused);
     await this.deps.secondFactor.complete(req, res, pending, account, 'webauthn', finish);
   }
@@ -124,7 +125,7 @@ export class WebAuthnStep {
     const request = await passkey.request(req, res);
     if (!request) return;
     const verdict = await this.deps.webauthn.verifyPasskey(formParams(req).get('credential') ?? '', requestContext(req, 'passkey'));
-    if (verdict.status === 'locked') return passkey.refuse(req, res, refusalOf(verdict).status, refusalOf(verdict).message, request);
+    if (verdict.status === 'locked') return passkey.refuse(req, res, refusalOf(verdict).status, 'login.locked', request);
     if (verdict.status === 'invalid') return passkey.refuse(req, res, 401, KEY_MESSAGES.passkeyRefused, request);
     const { account } = verdict;
     const result: Extract<LoginResult, { status: 'success' }> = {
@@ -161,7 +162,7 @@ export class WebAuthnStep {
 
   private async showKeys(req: Request, res: Response): Promise<void> {
     const owner = await this.keysOwner(req);
-    if (!owner) return void res.status(403).type('html').send(errorPage(this.deps.page(req), 'Security keys', KEY_MESSAGES.keysNeedSecondFactor));
+    if (!owner) return void res.status(403).type('html').send(errorPage(this.deps.page(req), this.deps.page(req).tr.t('webauthn.keysTitle'), this.deps.page(req).tr.t(KEY_MESSAGES.keysNeedSecondFactor)));
     await this.renderKeys(req, res, owner, 200);
   }
 
@@ -169,8 +170,9 @@ export class WebAuthnStep {
   private async addKey(req: Request, res: Response): Promise<void> {
     const form = formParams(req);
     const owner = await this.keysOwner(req, form.get('token') ?? '');
-    if (!owner) return void res.status(403).type('html').send(errorPage(this.deps.page(req), 'Security keys', KEY_MESSAGES.keysNeedSecondFactor));
+    if (!owner) return void res.status(403).type('html').send(errorPage(this.deps.page(req), this.deps.page(req).tr.t('webauthn.keysTitle'), this.deps.page(req).tr.t(KEY_MESSAGES.keysNeedSecondFactor)));
     const added = await this.deps.webauthn.register(owner.account, form.get('credential') ?? '', form.get('name') ?? '', requestContext(req, 'login_form'));
-    await this.renderKeys(req, res, owner, added ? 200 : 400, added ? { kind: 'success', text: KEY_MESSAGES.keyAdded } : { kind: 'error', text: KEY_MESSAGES.enrolRefused });
+    const { t } = this.deps.page(req).tr;
+    await this.renderKeys(req, res, owner, added ? 200 : 400, added ? { kind: 'success', text: t(KEY_MESSAGES.keyAdded) } : { kind: 'error', text: t(KEY_MESSAGES.enrolRefused) });
   }
 }

@@ -29,7 +29,7 @@ describe('admin console in headless Chromium', () => {
     expect(new URL(page.url()).pathname).toBe('/cas/login');
     await page.getByLabel('Username').fill('root');
     await page.getByLabel('Password', { exact: true }).fill('Granite-Osprey-71');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(`${ctx.url}/admin`);
     expect(await page.locator('h1').textContent()).toBe('Dashboard');
     return page;
@@ -95,7 +95,7 @@ describe('admin console in headless Chromium', () => {
     await user.goto(`${ctx.url}/cas/login?service=${encodeURIComponent(APP)}`);
     await user.getByLabel('Username').fill('kenji');
     await user.getByLabel('Password', { exact: true }).fill('Maple-Harbor-29');
-    await user.getByRole('button', { name: 'Sign in' }).click();
+    await user.getByRole('button', { name: 'Sign in', exact: true }).click();
     await user.getByLabel('New password', { exact: true }).fill('Quartz-Lagoon-83');
     await user.getByLabel('Repeat new password').fill('Quartz-Lagoon-83');
     await user.getByRole('button', { name: 'Change password' }).click();
