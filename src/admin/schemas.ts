@@ -363,6 +363,7 @@ const serviceFields = {
   releasedAttributes: z.array(z.string().min(1).max(128)).max(100),
   logoutType: z.enum(['back_channel', 'none']),
   logoutUrl: z.string().max(4096).nullable(),
+  mfa: z.enum(['required', 'optional']).meta({ description: 'required: tickets for this service need a session with a second factor (users step up at login; validation of a ticket without one fails with INVALID_AUTHENTICATION_CONTEXT). Default optional.' }),
 };
 
 export const serviceSchema = z
@@ -392,6 +393,7 @@ export const serviceCreateSchema = z
     releasedAttributes: serviceFields.releasedAttributes.optional(),
     logoutType: serviceFields.logoutType.optional(),
     logoutUrl: serviceFields.logoutUrl.optional(),
+    mfa: serviceFields.mfa.optional(),
     allowHttp: z.boolean().optional().meta({ description: 'Accept plain http:// serviceUrl / logoutUrl (tickets then cross the network in clear); refused without it. The answer then carries `warnings`.' }),
   })
   .meta({ id: 'ServiceCreate' });

@@ -59,7 +59,7 @@ interface ServiceRequest {
   renew: boolean;
   gateway: boolean;
   method: 'GET' | 'POST';
-  /** `authn_method=mfa`: this login must use a second factor. */
+  /** `authn_method=mfa`, or a service that requires it: this login must use a second factor. */
   mfa: boolean;
 }
 
@@ -144,6 +144,8 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     const check = await services.checkService(request.service);
     if (check.allowed) {
       request.service = check.service;
+      // A service that requires a second factor asks for one like `authn_method=mfa` does.
+      request.mfa ||= check.mfaRequired;
       return true;
     }
     res.status(400).type('html').send(errorPage('Application not authorized', check.reason));

@@ -1,7 +1,8 @@
 import type { StoredTicket } from '../tickets/registry';
 import type { SsoSession } from '../tickets/sessions';
 
-export type ServiceCheck = { allowed: true; service: string } | { allowed: false; reason: string };
+/** `mfaRequired`: the registered service requires a second factor, so the login must have one (step-up). */
+export type ServiceCheck = { allowed: true; service: string; mfaRequired: boolean } | { allowed: false; reason: string };
 
 /**
  * What the login and logout pages need from the CAS protocol layer. The
