@@ -18,12 +18,12 @@ export interface SessionAuthentication {
 }
 
 /** The authentication methods of a session (sessions from before MFA carry none: they were password sign-ins). */
-export function methodsOf(authentication: SessionAuthentication): string[] {
+export function methodsOf(authentication: Pick<SessionAuthentication, 'methods'>): string[] {
   return authentication.methods ?? ['password'];
 }
 
-/** Whether a session was established with a second factor. */
-export function hasSecondFactor(authentication: SessionAuthentication): boolean {
+/** Whether a session (or a ticket issued under it) was established with a second factor. */
+export function hasSecondFactor(authentication: Pick<SessionAuthentication, 'methods'>): boolean {
   return methodsOf(authentication).length > 1;
 }
 
