@@ -41,6 +41,7 @@ describe('second factors on the command line', () => {
     expect(lines[1]).toBe('recovery-codes-left=10');
     expect(lines.join('\n')).not.toContain(secret);
     await expect(run(['user', 'mfa', 'list', 'nobody'])).rejects.toThrow(/nobody/);
+    await expect(run(['user', 'mfa', 'lst', 'alice'])).rejects.toThrow('unknown user mfa command "lst" (did you mean list?)');
     lines = [];
     await run(['user', 'mfa', 'reset', 'alice']);
     expect(lines).toEqual(['reset alice: 11 factor(s) and recovery code(s) removed']);
