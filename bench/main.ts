@@ -5,6 +5,7 @@ import { benchLdap } from './ldap';
 import { benchPostgres } from './postgres';
 import { benchPasswordPolicy } from './password-policy';
 import { benchBreached } from './breached';
+import { benchMfa } from './mfa';
 
 /**
  * `npm run bench [-- --json] [--db postgres] [--seconds N] [--concurrency N] [--only NAME]`
@@ -17,6 +18,7 @@ const SUITES: Record<string, (options: BenchOptions) => Promise<Figure[]>> = {
   postgres: benchPostgres,
   'password-policy': benchPasswordPolicy,
   breached: benchBreached,
+  mfa: benchMfa,
 };
 
 /**

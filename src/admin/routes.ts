@@ -7,6 +7,7 @@ import { type ApiRoute, defineRoute, mountRoute } from './route-kit';
 import type { AdminDeps } from './handlers/context';
 import { accountRoutes } from './handlers/accounts';
 import { auditRoutes } from './handlers/audit';
+import { myFactorRoutes } from './handlers/factors';
 import { meRoutes } from './handlers/me';
 import { serviceRoutes } from './handlers/services';
 import { systemRoutes } from './handlers/system';
@@ -22,7 +23,7 @@ export function adminDeps(services: Services): AdminDeps {
 
 /** Every /api/v1 route, in registration order (specific paths before parameterised ones). */
 export function apiRoutes(deps: AdminDeps): ApiRoute[] {
-  const routes = [...tokenRoutes(deps), ...meRoutes(deps), ...accountRoutes(deps), ...serviceRoutes(deps), ...auditRoutes(deps), ...systemRoutes(deps)];
+  const routes = [...tokenRoutes(deps), ...meRoutes(deps), ...myFactorRoutes(deps), ...accountRoutes(deps), ...serviceRoutes(deps), ...auditRoutes(deps), ...systemRoutes(deps)];
   let document: OpenApiDocument | undefined;
   routes.push(
     defineRoute({

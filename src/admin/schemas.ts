@@ -363,6 +363,7 @@ const serviceFields = {
   releasedAttributes: z.array(z.string().min(1).max(128)).max(100),
   logoutType: z.enum(['back_channel', 'none']),
   logoutUrl: z.string().max(4096).nullable(),
+  mfa: z.enum(['required', 'optional']).meta({ description: 'required: tickets for this service need a session with a second factor (users step up at login; validation of a ticket without one fails with INVALID_AUTHENTICATION_CONTEXT). Default optional.' }),
 };
 
 export const serviceSchema = z
@@ -392,6 +393,7 @@ export const serviceCreateSchema = z
     releasedAttributes: serviceFields.releasedAttributes.optional(),
     logoutType: serviceFields.logoutType.optional(),
     logoutUrl: serviceFields.logoutUrl.optional(),
+    mfa: serviceFields.mfa.optional(),
     allowHttp: z.boolean().optional().meta({ description: 'Accept plain http:// serviceUrl / logoutUrl (tickets then cross the network in clear); refused without it. The answer then carries `warnings`.' }),
   })
   .meta({ id: 'ServiceCreate' });
@@ -402,3 +404,51 @@ export const serviceUpdateSchema = serviceCreateSchema
   .meta({ id: 'ServiceUpdate', minProperties: 1 });
 
 export const serviceIdParams = z.strictObject({ id: idParam('Service id.') });
+
+// ---------- second factors ----------
+
+export const factorSchema = z
+  .object({
+    id: z.number().int(),
+    type: z.string().meta({ description: 'totp (an authenticator app); other kinds as they are added.' }),
+    name: z.string(),
+    createdAt: isoTime,
+    lastUsedAt: nullableIsoTime,
+  })
+  .meta({ id: 'Factor', description: 'A second factor; never its secret.' });
+
+export const factorListSchema = z
+  .object({
+    items: z.array(factorSchema),
+    recoveryCodesLeft: z.number().int().meta({ description: 'Unused single-use recovery codes.' }),
+    needsReview: z.boolean().meta({ description: 'A recovery code was used since the factors were last reset: check them.' }),
+  })
+  .meta({ id: 'FactorList' });
+
+export const factorResetSchema = z.object({ removed: z.number().int().meta({ description: 'Factors and recovery codes removed.' }) }).meta({ id: 'FactorReset' });
+
+export const accountFactorParams = z.strictObject({ id: idParam('Account id.'), factorId: idParam('Factor id.') });
+export const myFactorParams = z.strictObject({ factorId: idParam('Factor id.') });
+
+const totpCodeField = z.string().min(1).max(32).meta({ description: 'A current code from the authenticator app (or a recovery code where stated).' });
+
+export const totpEnrolmentSchema = z
+  .object({
+    secret: z.string().meta({ description: 'The TOTP secret (base32), to type into the app by hand.' }),
+    otpauthUri: z.string().meta({ description: 'otpauth:// URI (what the QR code holds).' }),
+    qrSvg: z.string().meta({ description: 'The QR code as an SVG document.' }),
+    enrolment: z.string().meta({ description: 'Send back to POST /me/factors/confirm with a code; valid 10 minutes.' }),
+  })
+  .meta({ id: 'TotpEnrolment' });
+
+export const factorBeginSchema = z
+  .strictObject({ type: z.literal('totp').optional().meta({ description: 'The kind of factor to enrol (totp, the default).' }) })
+  .meta({ id: 'FactorBegin' });
+
+export const factorConfirmSchema = z
+  .strictObject({ enrolment: z.string().min(1).max(4096), code: totpCodeField, name: z.string().max(64).optional().meta({ description: 'A name for it (default "Authenticator app").' }) })
+  .meta({ id: 'FactorConfirm' });
+
+export const factorEnrolledSchema = z
+  .object({ factor: factorSchema, recoveryCodes: z.array(z.string()).meta({ description: 'Shown once: ten single-use codes with the first factor, none after.' }) })
+  .meta({ id: 'FactorEnrolled' });

@@ -1,5 +1,6 @@
 import type { AccountRepository, Account } from '../storage/accounts-repo';
-import { ACCOUNT_ATTRIBUTES } from './constants';
+import { hasSecondFactor } from '../tickets/sessions';
+import { ACCOUNT_ATTRIBUTES, AUTHENTICATION_ATTRIBUTES } from './constants';
 import type { RegisteredService } from './service-registry';
 import type { Grant } from './tickets';
 import type { ReleasedAttributes } from './responses/model';
@@ -21,10 +22,20 @@ function fromAccount(account: Account, name: AccountAttribute): string | null {
 
 const isAccountAttribute = (name: string): name is AccountAttribute => (ACCOUNT_ATTRIBUTES as readonly string[]).includes(name);
 
+type AuthenticationAttribute = (typeof AUTHENTICATION_ATTRIBUTES)[number];
+const isAuthenticationAttribute = (name: string): name is AuthenticationAttribute => (AUTHENTICATION_ATTRIBUTES as readonly string[]).includes(name);
+
+/** How the ticket's session signed in, in Apereo's attribute names; `authnContextClass` only when a second factor was satisfied. */
+function fromAuthentication(grant: Grant, name: AuthenticationAttribute): string[] {
+  if (name === 'authnContextClass') return hasSecondFactor(grant.data) ? ['mfa'] : [];
+  return grant.data.methods;
+}
+
 /**
  * The attributes a service may see: only names on its released list, taken
  * from the local account (displayName, mail, role, username) or else from the
- * directory attributes captured at login (memberOf, department...). The
+ * directory attributes captured at login (memberOf, department...), or how
+ * the session signed in (AUTHENTICATION_ATTRIBUTES). The
  * account is read only when the service is released an account attribute.
  */
 export async function releasedAttributes(service: RegisteredService, grant: Grant, accounts: AccountRepository): Promise<ReleasedAttributes> {
@@ -32,6 +43,11 @@ export async function releasedAttributes(service: RegisteredService, grant: Gran
   const needsAccount = service.releasedAttributes.some(isAccountAttribute) && grant.ticket.accountId !== null;
   const account = needsAccount ? await accounts.findById(grant.ticket.accountId as number) : null;
   for (const name of service.releasedAttributes) {
+    if (isAuthenticationAttribute(name)) {
+      const how = fromAuthentication(grant, name);
+      if (how.length > 0) values[name] = how;
+      continue;
+    }
     const own = account && isAccountAttribute(name) ? fromAccount(account, name) : null;
     const found = own !== null ? [own] : (grant.data.attributes[name] ?? []).filter((v): v is string => typeof v === 'string');
     if (found.length > 0) values[name] = found;

@@ -35,9 +35,18 @@ export const CAS_ERROR = {
   INVALID_SERVICE: 'INVALID_SERVICE',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
   UNAUTHORIZED_SERVICE: 'UNAUTHORIZED_SERVICE',
+  /** Apereo's code: the service requires a second factor and the ticket's session has none. */
+  INVALID_AUTHENTICATION_CONTEXT: 'INVALID_AUTHENTICATION_CONTEXT',
 } as const;
 
 export type CasErrorCode = (typeof CAS_ERROR)[keyof typeof CAS_ERROR];
 
 /** Attributes taken from the local account record; every other released name comes from the directory attributes of the session. */
 export const ACCOUNT_ATTRIBUTES = ['displayName', 'mail', 'role', 'username'] as const;
+
+/**
+ * Attributes describing how the session signed in (Apereo's names): the
+ * methods used (password, spnego, totp, recovery) and `mfa` when a second
+ * factor was satisfied. Released like any other attribute, when listed.
+ */
+export const AUTHENTICATION_ATTRIBUTES = ['authenticationMethod', 'successfulAuthenticationHandlers', 'authnContextClass'] as const;

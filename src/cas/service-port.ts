@@ -24,7 +24,7 @@ export class CasServicePort implements ServicePort {
     if (!url.ok) return { allowed: false, code: 'bad_url', reason: `The application address ${url.reason}, so you cannot be sent there.` };
     const registered = await this.registry.match(service);
     if (!registered) return { allowed: false, code: 'not_registered', reason: 'This application is not registered with the login service, so you cannot be signed in to it or sent back to it.' };
-    return { allowed: true, service, name: registered.name };
+    return { allowed: true, service, name: registered.name, mfaRequired: registered.mfa === 'required' };
   }
 
   async issueServiceTicket(session: SsoSession, service: string, fromNewLogin: boolean): Promise<string> {

@@ -7,6 +7,9 @@ import { checkServiceUrl, isPattern, patternProblem, serviceMatcher } from './se
 
 export type LogoutType = 'back_channel' | 'none';
 export const LOGOUT_TYPES: readonly LogoutType[] = ['back_channel', 'none'];
+/** required: tickets for this service need a session with a second factor (step-up at login, INVALID_AUTHENTICATION_CONTEXT at validation). */
+export type ServiceMfa = 'required' | 'optional';
+export const SERVICE_MFA: readonly ServiceMfa[] = ['required', 'optional'];
 
 /** An application allowed to receive tickets. */
 export interface RegisteredService {
@@ -29,6 +32,8 @@ export interface RegisteredService {
   logoutType: LogoutType;
   /** Where the single-logout POST goes; null = the service URL the ticket was issued for. */
   logoutUrl: string | null;
+  /** Whether a second factor is required for this service (on top of `mfa.require`). */
+  mfa: ServiceMfa;
   createdAt: number;
   updatedAt: number;
   version: number;
@@ -45,6 +50,7 @@ export interface ServiceInput {
   releasedAttributes?: string[];
   logoutType?: LogoutType;
   logoutUrl?: string | null;
+  mfa?: ServiceMfa;
 }
 
 export type ServiceChanges = Partial<ServiceInput>;
@@ -83,6 +89,7 @@ interface ServiceRow {
   released_attributes: string;
   logout_type: string;
   logout_url: string | null;
+  mfa: string;
   created_at: number | string;
   updated_at: number | string;
   version: number;
@@ -102,6 +109,7 @@ function toService(row: ServiceRow): RegisteredService {
     releasedAttributes: Array.isArray(released) ? released.filter((a): a is string => typeof a === 'string') : [],
     logoutType: row.logout_type === 'none' ? 'none' : 'back_channel',
     logoutUrl: row.logout_url,
+    mfa: row.mfa === 'required' ? 'required' : 'optional',
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     version: Number(row.version),
@@ -140,6 +148,7 @@ export function serviceProblems(input: ServiceInput): { field: string; rule: str
     }
   }
   if (input.logoutType !== undefined && !LOGOUT_TYPES.includes(input.logoutType)) add('logoutType', 'enum', `logoutType must be one of ${LOGOUT_TYPES.join(', ')}`);
+  if (input.mfa !== undefined && !SERVICE_MFA.includes(input.mfa)) add('mfa', 'enum', `mfa must be one of ${SERVICE_MFA.join(', ')}`);
   if (input.logoutUrl !== undefined && input.logoutUrl !== null) {
     const check = typeof input.logoutUrl === 'string' ? checkServiceUrl(input.logoutUrl) : ({ ok: false, reason: 'must be a string' } as const);
     if (!check.ok) add('logoutUrl', 'format', `logoutUrl ${check.reason}`);
@@ -271,6 +280,7 @@ export class KnexServiceRegistry implements ServiceRegistry {
       released_attributes: JSON.stringify(input.releasedAttributes ?? []),
       logout_type: input.logoutType ?? 'back_channel',
       logout_url: input.logoutUrl ?? null,
+      mfa: input.mfa ?? 'optional',
     };
   }
 

@@ -1,6 +1,6 @@
 import type { Clock } from '../shared/clock';
 import { type StoredTicket, type TicketKind, type TicketRegistry, newTicketId } from '../tickets/registry';
-import type { SsoSession } from '../tickets/sessions';
+import { type SsoSession, methodsOf } from '../tickets/sessions';
 import { TICKET_PREFIX } from './constants';
 
 /** What a service, proxy or proxy-granting ticket carries from the session that issued it. */
@@ -11,6 +11,8 @@ export interface GrantData {
   fromNewLogin: boolean;
   /** Epoch ms of the password check that started the session. */
   authenticatedAt: number;
+  /** How the session signed in: password or spnego, then any second factor (totp, recovery...). */
+  methods: string[];
   /** Directory attributes of the session, by name. */
   attributes: Record<string, string[]>;
   /** Proxy callback URLs this authentication went through, most recent first (empty for a service ticket). */
@@ -38,6 +40,8 @@ function readGrant(ticket: StoredTicket): Grant {
       serviceId: Number(d.serviceId),
       fromNewLogin: d.fromNewLogin === true,
       authenticatedAt: Number(d.authenticatedAt ?? ticket.createdAt),
+      // Tickets from before second factors carry no methods: they were password sign-ins.
+      methods: Array.isArray(d.methods) ? d.methods.filter((m): m is string => typeof m === 'string') : ['password'],
       attributes: d.attributes ?? {},
       proxies: Array.isArray(d.proxies) ? d.proxies : [],
       tgtExpiresAt: Number(d.tgtExpiresAt ?? ticket.expiresAt),
@@ -63,6 +67,7 @@ export class CasTickets {
       serviceId,
       fromNewLogin,
       authenticatedAt: session.authentication.authenticatedAt,
+      methods: methodsOf(session.authentication),
       attributes: session.authentication.attributes ?? {},
       proxies: [],
       tgtExpiresAt: tgt.expiresAt,

@@ -1,4 +1,5 @@
 import type { AccountRepository } from '../storage/accounts-repo';
+import { hasSecondFactor } from '../tickets/sessions';
 import { releasedAttributes } from './attributes';
 import { CAS_ERROR, MAX_SERVICE_LENGTH, MAX_TICKET_LENGTH, TICKET_PREFIX } from './constants';
 import { CasProtocolError, invalidRequest, invalidTicket } from './errors';
@@ -25,7 +26,8 @@ export interface ValidationOptions {
 /**
  * Ticket validation shared by every validation endpoint. Steps, in order:
  * required parameters → ticket kind → consume (single use, whatever the
- * outcome) → service match → still registered → renew → proxy callback →
+ * outcome) → service match → still registered → renew → second factor if the
+ * service requires one → proxy callback →
  * attributes → remember the service for single logout.
  */
 export class TicketValidator {
@@ -59,6 +61,12 @@ export class TicketValidator {
     if (!registered) throw new CasProtocolError(CAS_ERROR.INVALID_SERVICE, `The service '${service}' is no longer registered.`);
     if (request.renew && !grant.data.fromNewLogin) {
       throw invalidTicket(`Ticket '${ticket}' did not come from an initial login and renew was requested.`);
+    }
+    if (registered.mfa === 'required' && !hasSecondFactor(grant.data)) {
+      throw new CasProtocolError(
+        CAS_ERROR.INVALID_AUTHENTICATION_CONTEXT,
+        `The service '${registered.name}' requires a second factor and ticket '${ticket}' comes from a sign-in without one; send the user to /cas/login again to add it.`,
+      );
     }
 
     const proxyGrantingTicketIou = pgtUrl !== undefined && pgtUrl !== '' ? await this.proxies.grant(grant, registered, pgtUrl) : undefined;

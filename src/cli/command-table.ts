@@ -168,15 +168,19 @@ function findCommand<Ctx>(commands: readonly Command<Ctx>[], argv: string[]): Fo
     if (words.every((w, i) => argv[i] === w) && (!best || words.length > best.command.name.split(' ').length)) best = { command, rest: argv.slice(words.length) };
   }
   if (best) return best;
-  const inGroup = commands.filter((c) => c.name.startsWith(`${group} `));
-  if (inGroup.length === 0) {
+  if (!commands.some((c) => c.name.startsWith(`${group} `))) {
     const names = new Set(commands.map((c) => c.name.split(' ')[0]));
     throw new UsageError(`unknown ${group.startsWith('-') ? 'option' : 'command'} "${group}"${suggestion(group, names)}`, commandList(commands));
   }
-  if (sub === '-h' || sub === '--help') return { help: commandList(commands, group) };
-  const subs = inGroup.map((c) => c.name.split(' ')[1]);
-  const what = sub === undefined ? `${group}: a subcommand is required` : `unknown ${group} command "${sub}"${suggestion(sub, subs)}`;
-  throw new UsageError(what, commandList(commands, group));
+  // The deepest group the words name ("user", "user mfa"), and the word after it.
+  let depth = 1;
+  while (depth < argv.length && commands.some((c) => c.name.startsWith(`${argv.slice(0, depth + 1).join(' ')} `))) depth++;
+  const prefix = argv.slice(0, depth).join(' ');
+  const next = depth === 1 ? sub : argv[depth];
+  if (next === '-h' || next === '--help') return { help: commandList(commands, prefix) };
+  const subs = commands.filter((c) => c.name.startsWith(`${prefix} `)).map((c) => c.name.split(' ')[depth]);
+  const what = next === undefined ? `${prefix}: a subcommand is required` : `unknown ${prefix} command "${next}"${suggestion(next, subs)}`;
+  throw new UsageError(what, commandList(commands, prefix));
 }
 
 /**

@@ -1,4 +1,6 @@
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { LoadedConfig } from '../config/load';
 import type { AuditRecord } from '../storage/audit-log';
 import { NotFoundError } from '../shared/errors';
 import { type Command, UsageError } from './command-table';
@@ -9,6 +11,13 @@ const FOLLOW_POLL_MS = 1000;
 function auditLine(e: AuditRecord): string {
   const fields = [new Date(e.at).toISOString(), e.event, e.outcome, e.username ?? '-', `actor=${e.actor ?? '-'}`, `ip=${e.clientIp ?? '-'}`];
   return `${fields.join('\t')}${e.details ? `\t${JSON.stringify(e.details)}` : ''}\n`;
+}
+
+/** The second-factor policy as `config check` prints it: who must use one, and where the key comes from (never the key). */
+function mfaSummary(loaded: LoadedConfig, env: NodeJS.ProcessEnv) {
+  const { require, issuer, secretKeyFile } = loaded.config.mfa;
+  const key = env.PORTCULLIS_MFA_KEY ? 'environment: PORTCULLIS_MFA_KEY' : (secretKeyFile ?? path.join(loaded.dataDir, 'mfa.key'));
+  return { require, services: 'registered services may require it too: portcullis service list (mfa=required)', issuer, key };
 }
 
 /** start, migrate, config check: running the service. */
@@ -61,7 +70,7 @@ export const SERVER_COMMANDS: Command<CliContext>[] = [
       const { breachedFilterSummary } = await import('./passwords');
       const breachedFilter = await breachedFilterSummary(loaded.dataDir, password.breachedFilterFile);
       ctx.io.out(`config OK (${loaded.files.length ? loaded.files.join(', ') : 'no files; defaults'})\n`);
-      ctx.io.out(`${JSON.stringify({ lockout, password, administrators, accounts, breachedFilter, sources: loaded.sources }, null, 2)}\n`);
+      ctx.io.out(`${JSON.stringify({ lockout, password, administrators, accounts, mfa: mfaSummary(loaded, ctx.load.env ?? process.env), breachedFilter, sources: loaded.sources }, null, 2)}\n`);
     },
   },
 ];

@@ -18,6 +18,7 @@ const FIELD_OPTIONS: Record<string, CliOption> = {
   attributes: { type: 'string', value: 'a,b,...', help: 'released attribute names' },
   'proxy-callback': { type: 'string', value: 'PATTERN', help: 'https pattern a pgtUrl must match (empty: no proxying)' },
   'logout-url': { type: 'string', value: 'URL', help: 'where single-logout goes (empty: the service URL)' },
+  mfa: { type: 'string', value: 'required|optional', help: 'whether tickets for it need a second factor (default optional)' },
   'accept-proxy-tickets': { type: 'boolean', help: 'proxy tickets may be issued for this service' },
   'no-single-logout': { type: 'boolean', help: 'no single-logout notification' },
   'allow-http': { type: 'boolean', help: 'accept a plain http:// service or logout URL (tickets then cross the network in clear)' },
@@ -50,6 +51,11 @@ function changesFrom({ value, flag }: CommandArgs): ServiceChanges {
   if (proxyCallback !== undefined) changes.proxyCallback = proxyCallback || null;
   const logoutUrl = text('logout-url');
   if (logoutUrl !== undefined) changes.logoutUrl = logoutUrl || null;
+  const mfa = text('mfa');
+  if (mfa !== undefined) {
+    if (mfa !== 'required' && mfa !== 'optional') throw new UsageError('--mfa must be required or optional');
+    changes.mfa = mfa;
+  }
   if (flag('accept-proxy-tickets')) changes.acceptsProxyTickets = true;
   if (flag('no-single-logout')) changes.logoutType = 'none';
   return changes;
@@ -65,6 +71,7 @@ function describe(s: RegisteredService): string {
     `proxy-callback=${s.proxyCallback ?? '-'}`,
     `accepts-proxy-tickets=${s.acceptsProxyTickets}`,
     `single-logout=${s.logoutType === 'none' ? 'off' : (s.logoutUrl ?? 'service URL')}`,
+    `mfa=${s.mfa}`,
   ];
   return parts.join('\t');
 }

@@ -54,7 +54,7 @@ export class ConsoleAuth {
   /** The login's service port, with the console's callback allowed next to the registered services. */
   servicePort(inner: ServicePort): ServicePort {
     return {
-      checkService: async (service) => (this.isCallback(service) ? { allowed: true, service } : inner.checkService(service)),
+      checkService: async (service) => (this.isCallback(service) ? { allowed: true, service, mfaRequired: false } : inner.checkService(service)),
       issueServiceTicket: async (session: SsoSession, service, fromNewLogin) =>
         this.isCallback(service) ? this.deps.signer.sign(HANDOFF_PURPOSE, { k: session.ticket.key }, this.deps.clock.now() + HANDOFF_TTL_MS) : inner.issueServiceTicket(session, service, fromNewLogin),
       sessionEnded: (session, tgtId) => inner.sessionEnded(session, tgtId),

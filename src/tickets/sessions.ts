@@ -18,15 +18,15 @@ export interface SessionAuthentication {
 }
 
 /** The authentication methods of a session (sessions from before MFA carry none: they were password sign-ins). */
-export function methodsOf(authentication: SessionAuthentication): string[] {
+export function methodsOf(authentication: Pick<SessionAuthentication, 'methods'>): string[] {
   return authentication.methods ?? ['password'];
 }
 
 /** A passkey with user verification is two factors in one: something you have, unlocked by something you know or are. */
 export const PASSKEY_METHOD = 'passkey';
 
-/** Whether a session was established with a second factor. */
-export function hasSecondFactor(authentication: SessionAuthentication): boolean {
+/** Whether a session (or a ticket issued under it) was established with a second factor. */
+export function hasSecondFactor(authentication: Pick<SessionAuthentication, 'methods'>): boolean {
   const methods = methodsOf(authentication);
   return methods.length > 1 || methods.includes(PASSKEY_METHOD);
 }

@@ -98,7 +98,7 @@ interface ServiceRequest {
   renew: boolean;
   gateway: boolean;
   method: 'GET' | 'POST';
-  /** `authn_method=mfa`: this login must use a second factor. */
+  /** `authn_method=mfa`, or a service that requires it: this login must use a second factor. */
   mfa: boolean;
 }
 
@@ -191,6 +191,8 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     if (check.allowed) {
       request.service = check.service;
       request.name = check.name;
+      // A service that requires a second factor asks for one like `authn_method=mfa` does.
+      request.mfa ||= check.mfaRequired;
       return true;
     }
     const page = ui.page(req);

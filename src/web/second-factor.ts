@@ -36,7 +36,7 @@ type Success = Extract<LoginResult, { status: 'success' }>;
 export interface ResumableRequest {
   service?: string;
   method: 'GET' | 'POST';
-  /** `authn_method=mfa` (Apereo's parameter): this login must use a second factor. */
+  /** `authn_method=mfa` (Apereo's parameter) or a service registered with `mfa: required`: this login must use a second factor. */
   mfa: boolean;
 }
 

@@ -1,8 +1,11 @@
 import type { StoredTicket } from '../tickets/registry';
 import type { SsoSession } from '../tickets/sessions';
 
-/** `code` picks the page's translated message; `reason` is the English text (REST and logs). */
-export type ServiceCheck = { allowed: true; service: string; /** The registered service's name. */ name?: string } | { allowed: false; code: 'bad_url' | 'not_registered'; reason: string };
+/**
+ * `code` picks the page's translated message; `reason` is the English text (REST and logs).
+ * `mfaRequired`: the registered service requires a second factor, so the login must have one (step-up).
+ */
+export type ServiceCheck = { allowed: true; service: string; /** The registered service's name. */ name?: string; mfaRequired: boolean } | { allowed: false; code: 'bad_url' | 'not_registered'; reason: string };
 
 /**
  * What the login and logout pages need from the CAS protocol layer. The

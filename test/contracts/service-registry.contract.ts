@@ -26,16 +26,17 @@ export function serviceRegistryContract(name: string, factory: StoreFactory<Serv
         releasedAttributes: ['mail', 'displayName'],
         logoutType: 'none',
         logoutUrl: 'https://portal.example.org/slo',
+        mfa: 'required',
       });
       expect(full).toEqual({
         id: expect.any(Number), name: 'portal', description: 'Staff portal', serviceUrl: 'https://portal.example.org/**', evaluationOrder: 5, enabled: false,
         proxyCallback: 'https://portal.example.org/pgt/*', acceptsProxyTickets: true, releasedAttributes: ['mail', 'displayName'], logoutType: 'none',
-        logoutUrl: 'https://portal.example.org/slo', createdAt: expect.any(Number), updatedAt: expect.any(Number), version: 1,
+        logoutUrl: 'https://portal.example.org/slo', mfa: 'required', createdAt: expect.any(Number), updatedAt: expect.any(Number), version: 1,
       });
       expect(await other.get(full.id)).toEqual(full);
       expect(await other.findByName('portal')).toEqual(full);
       const plain = await store.create({ name: 'app', serviceUrl: 'https://app.example.org/' });
-      expect(plain).toMatchObject({ description: null, evaluationOrder: 0, enabled: true, proxyCallback: null, acceptsProxyTickets: false, releasedAttributes: [], logoutType: 'back_channel', logoutUrl: null });
+      expect(plain).toMatchObject({ description: null, evaluationOrder: 0, enabled: true, proxyCallback: null, acceptsProxyTickets: false, releasedAttributes: [], logoutType: 'back_channel', logoutUrl: null, mfa: 'optional' });
       expect(await store.get(plain.id + 1000)).toBeNull();
       expect(await store.findByName('nope')).toBeNull();
     });

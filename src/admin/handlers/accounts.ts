@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { AccountChanges, Account } from '../../storage/accounts-repo';
 import { ConflictError } from '../../shared/errors';
 import { accountView, etagOf, listAccounts, lockoutView } from '../account-views';
@@ -17,6 +18,7 @@ import {
   passwordResetSchema,
 } from '../schemas';
 import { type AdminDeps, page } from './context';
+import { accountFactorRoutes } from './factors';
 import type { Services } from '../../services';
 
 const IF_MATCH_HEADER = {
@@ -56,16 +58,18 @@ function byNameTwins(routes: ApiRoute[], deps: AdminDeps): ApiRoute[] {
       ...route,
       path: `/accounts/by-name/{username}${route.path.slice(prefix.length)}`,
       summary: `${route.summary} (by username)`,
-      params: accountNameParams,
+      // The route's other path parameters (a factor id...) stay as they are.
+      params: route.params instanceof z.ZodObject ? route.params.omit({ id: true }).extend(accountNameParams.shape) : accountNameParams,
       async handle(ctx) {
-        const account = await deps.services.accountService.requireByUsername((ctx.params as { username: string }).username);
-        return route.handle({ ...ctx, params: { id: account.id } });
+        const { username, ...others } = ctx.params as { username: string };
+        const account = await deps.services.accountService.requireByUsername(username);
+        return route.handle({ ...ctx, params: { ...others, id: account.id } });
       },
     }));
 }
 
 export function accountRoutes(deps: AdminDeps): ApiRoute[] {
-  const routes = accountRoutesById(deps);
+  const routes = [...accountRoutesById(deps), ...accountFactorRoutes(deps)];
   return [...byNameTwins(routes, deps), ...routes];
 }
 
