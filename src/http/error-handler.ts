@@ -31,6 +31,13 @@ const HTTP_TITLES: Record<number, string> = {
 };
 
 /** Maps any thrown value to a status and a message safe to show; internals stay in the log. */
+/** A broken password rule as the API shows it: rule, message and the estimator's feedback (the numbers pages use stay out). */
+function problemViolation(violation: PolicyError['violations'][number] & { feedback?: unknown }): { rule: string; message: string } {
+  const shown: { rule: string; message: string; feedback?: unknown } = { rule: violation.rule, message: violation.message };
+  if (violation.feedback !== undefined) shown.feedback = violation.feedback;
+  return shown;
+}
+
 export function classify(error: unknown): Problem {
   if (error instanceof HttpError) {
     return {
@@ -46,7 +53,7 @@ export function classify(error: unknown): Problem {
     return { type: `${PROBLEM_BASE}invalid-request`, title: 'Invalid request', status: error.status, detail: error.message, ...(error.fields.length ? { errors: error.fields } : {}) };
   }
   if (error instanceof PolicyError) {
-    return { type: `${PROBLEM_BASE}${error.code.replace(/_/g, '-')}`, title: 'Refused by policy', status: 422, detail: error.message, ...(error.violations.length ? { rules: error.violations.map((v) => v.rule), errors: error.violations } : {}) };
+    return { type: `${PROBLEM_BASE}${error.code.replace(/_/g, '-')}`, title: 'Refused by policy', status: 422, detail: error.message, ...(error.violations.length ? { rules: error.violations.map((v) => v.rule), errors: error.violations.map(problemViolation) } : {}) };
   }
   if (error instanceof ConflictError) return { type: `${PROBLEM_BASE}${error.code.replace(/_/g, '-')}`, title: 'Conflict', status: 409, detail: error.message };
   if (error instanceof NotFoundError) return { type: `${PROBLEM_BASE}not-found`, title: 'Not found', status: 404, detail: error.message };

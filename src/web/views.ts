@@ -74,7 +74,7 @@ type Violation = Omit<PasswordViolation, 'rule' | 'unit'> & { rule: string; unit
 export function violationTexts(tr: Translator, violations: readonly Violation[]): string[] {
   return violations.map((v) => {
     const key = v.rule === 'max_length' && v.unit === 'bytes' ? 'policy.max_bytes' : `policy.${v.rule}`;
-    return isMessageKey(key) ? tr.t(key, { limit: v.limit ?? '' }) : v.message;
+    return isMessageKey(key) ? tr.t(key, { limit: v.limit ?? '', message: v.message }) : v.message;
   });
 }
 
