@@ -27,8 +27,12 @@ export const SERVER_COMMANDS: Command<CliContext>[] = [
     summary: 'start the HTTPS service (creates and migrates the database when needed)',
     async run(_args, ctx) {
       const [{ loadConfig }, { startServer }] = await Promise.all([import('../config/load'), import('../server')]);
-      const running = await startServer(loadConfig(ctx.load));
+      // Signals are taken from the start: one that arrives while the server is still starting (the banner is already
+      // out) stops it gracefully once it is up, instead of killing it with the lock file and pool left behind.
+      let requested: string | null = null;
+      let running: Awaited<ReturnType<typeof startServer>> | null = null;
       const shutdown = (signal: string) => {
+        if (!running) return void (requested = signal);
         running.services.logger.info({ event: 'stopping', signal }, 'stopping');
         running.stop().then(
           () => process.exit(0),
@@ -37,6 +41,8 @@ export const SERVER_COMMANDS: Command<CliContext>[] = [
       };
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
+      running = await startServer(loadConfig(ctx.load));
+      if (requested !== null) shutdown(requested);
     },
   },
   {
