@@ -202,5 +202,16 @@ describe('admin console', () => {
     expect(page.text).toContain('<html lang="ja">');
     expect(page.text).toContain('<h1>アカウント</h1>');
     expect(page.text).toContain('アカウントを作成');
+    // Fixed vocabulary (account sources, audit events) is translated; user data is not.
+    await ctx.services.accountService.update((await ctx.services.accountService.findByUsername('plain'))!.id, { displayName: 'Plain User' }, { name: 'root', clientIp: null });
+    const list = await admin.get('/admin/accounts').set('Accept-Language', 'ja');
+    expect(list.text).toContain('<td>Portcullis（内部）</td>');
+    expect(list.text).not.toContain('<td>internal</td>');
+    expect(list.text).toContain('<td>Plain User</td>');
+    const audit = await admin.get('/admin/audit').set('Accept-Language', 'ja');
+    expect(audit.text).toContain('<td>サインイン</td>');
+    expect(audit.text).toContain('<td>アカウント変更</td>');
+    expect(audit.text).not.toMatch(/<td>(login|account_updated)<\/td>/);
+    expect((await admin.get('/admin/audit')).text).toContain('<td>Sign-in</td>');
   });
 });
