@@ -9,7 +9,7 @@ import type { Account } from '../storage/accounts-repo';
 import type { StoredTicket } from '../tickets/registry';
 import { html } from '../web/html';
 import type { Translator } from '../web/i18n';
-import { type ConsolePage, type FieldErrors, checkbox, consoleLayout, csrfField, field, pager, selectField, time } from './views';
+import { type ConsolePage, type FieldErrors, checkbox, consoleLayout, csrfField, field, pager, selectField, time, vocabulary } from './views';
 
 /** The account pages' HTML (src/console/accounts.ts has the routes). */
 
@@ -74,7 +74,7 @@ ${selectField('locked', t('console.account.lockout'), [['', t('console.any')], [
 <thead><tr><th scope="col">${t('console.account.username')}</th><th scope="col">${t('console.account.displayName')}</th><th scope="col">${t('console.account.role')}</th><th scope="col">${t('console.account.source')}</th><th scope="col">${t('console.account.state')}</th><th scope="col">${t('console.account.lockout')}</th><th scope="col">${t('console.account.lastLogin')}</th></tr></thead>
 <tbody>${items.map(({ account, lockout }) => {
       const lock = lockoutView(lockOf(lockout));
-      return html`<tr><th scope="row"><a href="/admin/accounts/${account.id}">${account.username}</a></th><td>${account.displayName ?? ''}</td><td>${t(`console.role.${account.role}`)}</td><td>${account.source}</td><td>${account.enabled ? t('console.state.enabled') : t('console.state.disabled')}</td><td>${lock.locked ? t('console.lock.lockedUntil', { until: time(lockout.lockedUntil) }) : lock.failureCount > 0 ? t('console.lock.failures', { count: lock.failureCount }) : '—'}</td><td>${time(account.lastLoginAt)}</td></tr>`;
+      return html`<tr><th scope="row"><a href="/admin/accounts/${account.id}">${account.username}</a></th><td>${account.displayName ?? ''}</td><td>${t(`console.role.${account.role}`)}</td><td>${vocabulary(page.tr, 'source', account.source)}</td><td>${account.enabled ? t('console.state.enabled') : t('console.state.disabled')}</td><td>${lock.locked ? t('console.lock.lockedUntil', { until: time(lockout.lockedUntil) }) : lock.failureCount > 0 ? t('console.lock.failures', { count: lock.failureCount }) : '—'}</td><td>${time(account.lastLoginAt)}</td></tr>`;
     })}</tbody>
 </table>
 ${pager(page, filters, '/admin/accounts', query.offset ?? 0, query.limit ?? 25, total)}`,
@@ -99,7 +99,7 @@ export function accountDetail(
     t('console.accounts.accountTitle', { username: account.username }),
     html`${formErrors(errors).length ? html`<div class="notice error" role="alert"><p>${formErrors(errors).join(' ')}</p></div>` : null}
 <dl class="facts">
-<dt>${t('console.account.source')}</dt><dd>${account.source}</dd>
+<dt>${t('console.account.source')}</dt><dd>${vocabulary(page.tr, 'source', account.source)}</dd>
 <dt>${t('console.account.lockout')}</dt><dd>${lockout.locked ? t('console.lock.lockedUntil', { until: time(lockout.lockedUntil ? Date.parse(lockout.lockedUntil) : null) }) : lockout.failureCount > 0 ? t('console.lock.failures', { count: lockout.failureCount }) : t('console.lock.notLocked')}</dd>
 <dt>${t('console.account.lastLogin')}</dt><dd>${time(account.lastLoginAt)}</dd>
 <dt>${t('console.account.mustChangeNow')}</dt><dd>${account.mustChangePassword ? t('console.yes') : t('console.no')}</dd>
@@ -126,11 +126,11 @@ ${checkbox('mustChangePassword', t('console.account.mustChange'), true)}
 <section aria-labelledby="sessions-heading"><h2 id="sessions-heading">${t('console.accounts.sessions')}</h2>
 ${sessions.length === 0 ? html`<p>${t('console.none')}</p>` : html`<table><thead><tr><th scope="col">${t('console.accounts.signedIn')}</th><th scope="col">${t('console.accounts.expires')}</th><th scope="col">${t('console.accounts.backend')}</th><th scope="col"><span class="visually-hidden">${t('console.accounts.endSession')}</span></th></tr></thead><tbody>${sessions.map(
       (session) =>
-        html`<tr><td>${time(session.createdAt)}</td><td>${time(Math.min(session.expiresAt, session.idleExpiresAt))}</td><td>${String(session.data.backend ?? '')}</td><td><form method="post" action="/admin/accounts/${account.id}/sessions">${csrfField(page)}<input type="hidden" name="session" value="${session.key}"><button type="submit">${t('console.accounts.endSession')}</button></form></td></tr>`,
+        html`<tr><td>${time(session.createdAt)}</td><td>${time(Math.min(session.expiresAt, session.idleExpiresAt))}</td><td>${vocabulary(page.tr, 'source', typeof session.data.backend === 'string' ? session.data.backend : null)}</td><td><form method="post" action="/admin/accounts/${account.id}/sessions">${csrfField(page)}<input type="hidden" name="session" value="${session.key}"><button type="submit">${t('console.accounts.endSession')}</button></form></td></tr>`,
     )}</tbody></table>`}</section>
 <section aria-labelledby="audit-heading"><h2 id="audit-heading">${t('console.accounts.recentEvents')}</h2>
 ${events.length === 0 ? html`<p>${t('console.none')}</p>` : html`<table><thead><tr><th scope="col">${t('console.audit.time')}</th><th scope="col">${t('console.audit.event')}</th><th scope="col">${t('console.audit.outcome')}</th><th scope="col">${t('console.audit.actor')}</th></tr></thead><tbody>${events.map(
-      (e) => html`<tr><td>${time(e.at)}</td><td>${e.event}</td><td>${t(`console.outcome.${e.outcome}`)}</td><td>${e.actor ?? ''}</td></tr>`,
+      (e) => html`<tr><td>${time(e.at)}</td><td>${vocabulary(page.tr, 'event', e.event)}</td><td>${t(`console.outcome.${e.outcome}`)}</td><td>${e.actor ?? ''}</td></tr>`,
     )}</tbody></table>`}
 <p><a href="/admin/audit?username=${encodeURIComponent(account.username)}">${t('console.accounts.allEvents')}</a></p></section>
 <section aria-labelledby="delete-heading"><h2 id="delete-heading">${t('console.accounts.delete')}</h2>

@@ -10,6 +10,7 @@ import { violationTexts } from '../web/views';
 import { type ConsoleDeps, actorOf, checkedForm, consolePage, formBody, schemaErrors, userOf } from './context';
 import { accountDetail, accountList, createForm } from './account-views';
 import type { FieldErrors } from './views';
+import { type SensitiveAction, reauthentication } from './reauth';
 
 
 /** A refusal from the account service as field errors in the page's language. */
@@ -105,17 +106,26 @@ export function accountPages(deps: ConsoleDeps): Router {
     await showAccount(req, res, await load(req));
   });
 
-  /** Sensitive actions need a recent password: otherwise sign in again and come back to the account. */
-  function reauthenticate(res: Response, account: Account): boolean {
+  const reauth = reauthentication(deps);
+
+  /** Sensitive actions need recent credentials: otherwise ask for them, keeping the action's form. */
+  async function reauthenticate(req: Request, res: Response, action: string, account: Account, form: Params): Promise<boolean> {
     if (!deps.auth.needsReauthentication(userOf(res))) return false;
-    res.redirect(303, deps.auth.loginUrl(`/admin/accounts/${account.id}?done=reauthenticated`, true));
+    const fields = Object.fromEntries(form.names().filter((name) => name !== 'csrf').map((name) => [name, form.get(name) ?? '']));
+    await reauth.ask(req, res, { action, id: account.id, form: fields });
     return true;
   }
 
-  router.post('/admin/accounts/:id', formBody, async (req, res) => {
-    const form = checkedForm(deps, req, res);
-    if (!form) return;
-    const account = await load(req);
+  /** A route that checks the form's CSRF token and loads the account before running `action`. */
+  function withAccount(action: SensitiveAction) {
+    return async (req: Request, res: Response) => {
+      const form = checkedForm(deps, req, res);
+      if (!form) return;
+      await action(req, res, await load(req), form);
+    };
+  }
+
+  const update: SensitiveAction = async (req, res, account, form) => {
     const values = Object.fromEntries(['displayName', 'email', 'description', 'role'].map((k) => [k, text(form, k)]));
     values.enabled = String(form.get('enabled') === 'true');
     const tr = translatorOf(req);
@@ -127,7 +137,7 @@ export function accountPages(deps: ConsoleDeps): Router {
       enabled: values.enabled === 'true',
     });
     if (!parsed.success) return showAccount(req, res, account, 422, schemaErrors(parsed.error, tr), values);
-    if (parsed.data.role !== account.role && reauthenticate(res, account)) return;
+    if (parsed.data.role !== account.role && (await reauthenticate(req, res, 'update', account, form))) return;
     const changes: AccountChanges = Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined));
     try {
       const actor = actorOf(req, res);
@@ -139,13 +149,10 @@ export function accountPages(deps: ConsoleDeps): Router {
       if (!errors) throw error;
       await showAccount(req, res, await accountService.get(account.id), 409, errors, values);
     }
-  });
+  };
 
-  router.post('/admin/accounts/:id/password', formBody, async (req, res) => {
-    const form = checkedForm(deps, req, res);
-    if (!form) return;
-    const account = await load(req);
-    if (reauthenticate(res, account)) return;
+  const setPassword: SensitiveAction = async (req, res, account, form) => {
+    if (await reauthenticate(req, res, 'password', account, form)) return;
     const parsed = passwordResetSchema.safeParse({ password: form.get('password') ?? '', mustChangePassword: form.get('mustChangePassword') === 'true' });
     const tr = translatorOf(req);
     if (!parsed.success) return showAccount(req, res, account, 422, { password: [tr.t('console.accounts.passwordMissing')] });
@@ -159,7 +166,7 @@ export function accountPages(deps: ConsoleDeps): Router {
       if (!errors) throw error;
       await showAccount(req, res, account, 422, errors);
     }
-  });
+  };
 
   router.post('/admin/accounts/:id/unlock', formBody, async (req, res) => {
     if (!checkedForm(deps, req, res)) return;
@@ -183,13 +190,10 @@ export function accountPages(deps: ConsoleDeps): Router {
     res.redirect(303, `/admin/accounts/${account.id}?done=revoked`);
   });
 
-  router.post('/admin/accounts/:id/delete', formBody, async (req, res) => {
-    const form = checkedForm(deps, req, res);
-    if (!form) return;
-    const account = await load(req);
+  const remove: SensitiveAction = async (req, res, account, form) => {
     const tr = translatorOf(req);
     if (form.get('confirm') !== 'true') return showAccount(req, res, account, 422, { confirm: [tr.t('console.accounts.confirmMissing')] });
-    if (reauthenticate(res, account)) return;
+    if (await reauthenticate(req, res, 'delete', account, form)) return;
     try {
       await accountService.delete(account.id, actorOf(req, res));
       res.redirect(303, '/admin/accounts?done=deleted');
@@ -198,7 +202,11 @@ export function accountPages(deps: ConsoleDeps): Router {
       if (!errors) throw error;
       await showAccount(req, res, account, 409, errors);
     }
-  });
+  };
 
+  router.post('/admin/accounts/:id', formBody, withAccount(update));
+  router.post('/admin/accounts/:id/password', formBody, withAccount(setPassword));
+  router.post('/admin/accounts/:id/delete', formBody, withAccount(remove));
+  router.use(reauth.routes({ update, password: setPassword, delete: remove }));
   return router;
 }

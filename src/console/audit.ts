@@ -2,7 +2,7 @@ import { type Request, Router } from 'express';
 import type { AuditQuery, AuditRecord } from '../storage/audit-log';
 import { html } from '../web/html';
 import { type ConsoleDeps, consolePage } from './context';
-import { type ConsolePage, consoleLayout, field, pager, time } from './views';
+import { type ConsolePage, consoleLayout, field, pager, time, vocabulary } from './views';
 
 const PAGE_SIZE = 50;
 /** The CSV export's bound: a bigger trail is exported a time range at a time. */
@@ -76,7 +76,7 @@ ${field('to', t('console.audit.to'), { type: 'datetime-local', value: raw.get('t
 <thead><tr><th scope="col">${t('console.audit.time')}</th><th scope="col">${t('console.audit.event')}</th><th scope="col">${t('console.audit.outcome')}</th><th scope="col">${t('console.account.username')}</th><th scope="col">${t('console.audit.actor')}</th><th scope="col">${t('console.audit.client')}</th><th scope="col">${t('console.audit.details')}</th></tr></thead>
 <tbody>${events.map(
         (e) =>
-          html`<tr><td>${time(e.at)}</td><td>${e.event}</td><td>${t(`console.outcome.${e.outcome}`)}</td><td>${e.username ?? ''}</td><td>${e.actor ?? ''}</td><td>${e.clientIp ?? ''}</td><td><code>${e.details ? JSON.stringify(e.details) : ''}</code></td></tr>`,
+          html`<tr><td>${time(e.at)}</td><td>${vocabulary(page.tr, 'event', e.event)}</td><td>${t(`console.outcome.${e.outcome}`)}</td><td>${e.username ?? ''}</td><td>${e.actor ?? ''}</td><td>${e.clientIp ?? ''}</td><td><code>${e.details ? JSON.stringify(e.details) : ''}</code></td></tr>`,
       )}</tbody></table>
 ${pager(page, raw, '/admin/audit', offset, PAGE_SIZE, total)}`,
     );

@@ -42,7 +42,6 @@ const DONE: Record<string, MessageKey> = {
   revoked: 'console.done.revoked',
   registered: 'console.done.registered',
   removed: 'console.done.removed',
-  reauthenticated: 'console.done.reauthenticated',
 };
 
 export function consolePage(deps: ConsoleDeps, req: Request, res: Response, section: Section, pageNotice?: Notice): ConsolePage {

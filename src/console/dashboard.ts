@@ -3,7 +3,7 @@ import { type SafeHtml, html } from '../web/html';
 import type { Translator } from '../web/i18n';
 import type { HourlySignIns } from '../storage/console-stats';
 import { type ConsoleDeps, consolePage } from './context';
-import { consoleLayout, time } from './views';
+import { consoleLayout, time, vocabulary } from './views';
 
 const HOURS = 24;
 
@@ -76,7 +76,7 @@ export function dashboardPage(deps: ConsoleDeps): RequestHandler {
 <table><caption>${t('console.dashboard.bySource')}</caption><thead><tr><th scope="col">${t('console.account.source')}</th><th scope="col">${t('console.role.admin')}</th><th scope="col">${t('console.role.user')}</th><th scope="col">${t('console.state.enabled')}</th><th scope="col">${t('console.state.disabled')}</th></tr></thead>
 <tbody>${sources.map(
           (source) =>
-            html`<tr><th scope="row">${source}</th><td>${sum((b) => b.source === source && b.role === 'admin')}</td><td>${sum((b) => b.source === source && b.role === 'user')}</td><td>${sum((b) => b.source === source && b.enabled)}</td><td>${sum((b) => b.source === source && !b.enabled)}</td></tr>`,
+            html`<tr><th scope="row">${vocabulary(page.tr, 'source', source)}</th><td>${sum((b) => b.source === source && b.role === 'admin')}</td><td>${sum((b) => b.source === source && b.role === 'user')}</td><td>${sum((b) => b.source === source && b.enabled)}</td><td>${sum((b) => b.source === source && !b.enabled)}</td></tr>`,
         )}</tbody></table>
 <h2>${t('console.dashboard.chartHeading')}</h2>
 ${signInChart(page.tr, hours)}

@@ -25,10 +25,8 @@ import { auditPages } from './audit';
 import { dashboardPage } from './dashboard';
 import { type ConsoleDeps, consolePage } from './context';
 import { servicePages } from './services';
-import { CONSOLE_CALLBACK_PATH, CONSOLE_COOKIE, consolePath } from './session';
+import { CONSOLE_CALLBACK_PATH, CONSOLE_COOKIE, CONSOLE_COOKIE_ATTRIBUTES, consolePath } from './session';
 import { consoleLayout } from './views';
-
-const COOKIE_ATTRIBUTES = 'Path=/; Secure; HttpOnly; SameSite=Lax';
 
 export function consoleRoutes(deps: ConsoleDeps): Router {
   const router = Router();
@@ -54,7 +52,7 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
       res.redirect(303, auth.loginUrl(next));
       return;
     }
-    res.append('Set-Cookie', `${CONSOLE_COOKIE}=${established.cookie}; ${COOKIE_ATTRIBUTES}`);
+    res.append('Set-Cookie', `${CONSOLE_COOKIE}=${established.cookie}; ${CONSOLE_COOKIE_ATTRIBUTES}`);
     res.redirect(303, next);
   });
 
@@ -72,7 +70,7 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
       return;
     }
     // A form POST without a session cannot be replayed after sign-in: come back to the page instead.
-    res.redirect(303, auth.loginUrl(req.method === 'GET' ? consolePath(req.originalUrl) : consolePath(req.baseUrl + req.path.replace(/\/(delete|unlock|password)$/, ''))));
+    res.redirect(303, auth.loginUrl(req.method === 'GET' ? consolePath(req.originalUrl) : consolePath(req.baseUrl + req.path.replace(/\/(delete|unlock|password)$/, '').replace(/^\/admin\/reauthenticate$/, '/admin'))));
   });
 
   router.get('/admin', dashboardPage(deps));

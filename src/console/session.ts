@@ -8,21 +8,35 @@ import type { ServicePort } from '../web/service-port';
 import type { TokenSigner } from '../web/signed-token';
 
 export const CONSOLE_COOKIE = 'PCADMIN';
+export const CONSOLE_COOKIE_ATTRIBUTES = 'Path=/; Secure; HttpOnly; SameSite=Lax';
 export const CONSOLE_CALLBACK_PATH = '/admin/session';
-/** Sensitive actions need a password entered this recently (issue 13). */
+/** Sensitive actions need credentials entered this recently (issue 13). */
 export const REAUTH_MS = 5 * 60 * 1000;
 const HANDOFF_PURPOSE = 'console-handoff';
 const SESSION_PURPOSE = 'console-session';
 const CSRF_PURPOSE = 'console-csrf';
+const PENDING_PURPOSE = 'console-pending';
+/** A pending action may carry a whole account form (the body limit is 64 kB). */
+const PENDING_MAX_LENGTH = 96 * 1024;
 const HANDOFF_TTL_MS = 30_000;
+
+/** A sensitive action's form, kept while the administrator re-authenticates. */
+export interface PendingAction {
+  action: string;
+  /** The account it applies to. */
+  id: number;
+  form: Record<string, string>;
+}
 
 /** The signed-in administrator behind a console request. */
 export interface ConsoleUser {
   account: Account;
   /** Stored key of the single sign-on session (TGT) the console rides on. */
   sessionKey: string;
-  /** When the password was last entered in that session (epoch ms). */
+  /** When credentials were last entered: at sign-in or re-authentication in the console (epoch ms). */
   authenticatedAt: number;
+  /** When that session ends (the console cookie ends with it). */
+  expiresAt: number;
   /** The form token every console POST must carry. */
   csrf: string;
 }
@@ -61,10 +75,10 @@ export class ConsoleAuth {
     };
   }
 
-  /** Where to send a browser to sign in (again, with `renew`) and come back to `next` (a console path). */
-  loginUrl(next: string, renew = false): string {
+  /** Where to send a browser to sign in and come back to `next` (a console path). */
+  loginUrl(next: string): string {
     const service = `${this.callbackUrl}?next=${encodeURIComponent(next)}`;
-    return `/cas/login?service=${encodeURIComponent(service)}${renew ? '&renew=true' : ''}`;
+    return `/cas/login?service=${encodeURIComponent(service)}`;
   }
 
   /** Turns the login's hand-off token into the console cookie's value (and its expiry), or null. */
@@ -88,7 +102,9 @@ export class ConsoleAuth {
     if (!account) return { user: null };
     if (account.role !== 'admin' || !account.enabled) return { user: null, signedInAs: account.username };
     const csrf = this.deps.signer.sign(CSRF_PURPOSE, { k: data.k }, session.ticket.expiresAt);
-    return { user: { account, sessionKey: data.k, authenticatedAt: session.authentication.authenticatedAt, csrf } };
+    // A re-authentication in the console is recorded in its cookie, bound to the same session.
+    const authenticatedAt = Math.max(session.authentication.authenticatedAt, typeof data.r === 'number' ? data.r : 0);
+    return { user: { account, sessionKey: data.k, authenticatedAt, expiresAt: session.ticket.expiresAt, csrf } };
   }
 
   validCsrf(user: ConsoleUser, token: string | undefined): boolean {
@@ -98,6 +114,25 @@ export class ConsoleAuth {
 
   needsReauthentication(user: ConsoleUser): boolean {
     return this.deps.clock.now() - user.authenticatedAt > REAUTH_MS;
+  }
+
+  /** The console cookie's value after the administrator entered credentials again now. */
+  reauthenticated(user: ConsoleUser): string {
+    user.authenticatedAt = this.deps.clock.now();
+    return this.deps.signer.sign(SESSION_PURPOSE, { k: user.sessionKey, r: user.authenticatedAt }, user.expiresAt);
+  }
+
+  /** A sensitive action waiting for re-authentication, signed for this session only. */
+  pendingToken(user: ConsoleUser, action: PendingAction): string {
+    return this.deps.signer.sign(PENDING_PURPOSE, { k: user.sessionKey, ...action }, this.deps.clock.now() + REAUTH_MS);
+  }
+
+  pendingAction(user: ConsoleUser, token: string | undefined): PendingAction | null {
+    const data = this.deps.signer.verify(PENDING_PURPOSE, token, this.deps.clock.now(), PENDING_MAX_LENGTH);
+    if (!data || data.k !== user.sessionKey || typeof data.action !== 'string' || typeof data.id !== 'number') return null;
+    const form = data.form;
+    if (typeof form !== 'object' || form === null || !Object.values(form).every((v) => typeof v === 'string')) return null;
+    return { action: data.action, id: data.id, form: form as Record<string, string> };
   }
 }
 

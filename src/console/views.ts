@@ -1,5 +1,5 @@
 import { type SafeHtml, html } from '../web/html';
-import type { MessageKey } from '../web/i18n';
+import { type MessageKey, type Translator, isMessageKey } from '../web/i18n';
 import { type Notice, type Page, languageSwitcher, notice } from '../web/views';
 
 /**
@@ -114,4 +114,15 @@ ${last < total ? html`<a href="${link(offset + limit)}" rel="next">${t('console.
 /** Local time as the operator reads it (UTC, ISO-like, unambiguous in both languages). */
 export function time(ms: number | null): string {
   return ms === null ? '—' : `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/**
+ * A fixed code (audit event, account source) in the page's language when the
+ * catalogue knows it; anything else — a configured backend's name, an event
+ * added later — is shown as stored rather than guessed at.
+ */
+export function vocabulary(tr: Translator, kind: 'event' | 'source', code: string | null | undefined): string {
+  if (!code) return '';
+  const key = `console.${kind}.${code}`;
+  return isMessageKey(key) ? tr.t(key) : code;
 }

@@ -97,9 +97,16 @@ describe('every page in both languages and both colour schemes (axe-core in Chro
       await page.goto(`${ctx.url}${path}`);
       await check(page, combo, name);
     }
+    // A sensitive action after 5 minutes asks for the password again.
+    ctx.clock.advance(6 * 60_000);
+    await page.goto(`${ctx.url}/admin/accounts/${fresh.id}`);
+    await page.check('#confirm');
+    await page.click('button.danger');
+    await page.waitForSelector('form[action="/admin/reauthenticate"]');
+    await check(page, combo, 'console-reauth');
     await context.close();
     const mine = (where: string) => where.endsWith(`(${combo.lang}, ${combo.scheme})`);
-    expect(visited.filter(mine)).toHaveLength(16);
+    expect(visited.filter(mine)).toHaveLength(17);
     // No serious or critical accessibility violation, and no English text left on a Japanese page.
     expect(findings.filter((f) => mine(f.where) && f.violations.length > 0)).toEqual([]);
     expect(english.filter((e) => mine(e.where) && e.keys.length > 0)).toEqual([]);

@@ -1,4 +1,5 @@
 import type request from 'supertest';
+import { totpCode } from '../../src/mfa/totp';
 import { ConsoleStats } from '../../src/storage/console-stats';
 import { type TestContext, createTestContext, submitLogin } from '../support/test-app';
 
@@ -111,8 +112,10 @@ describe('admin console', () => {
     ctx.clock.advance(6 * 60_000);
     const current = await ctx.services.accountService.get(plain.id);
     const promote = await post(admin, path, { version: String(current.version), role: 'admin', enabled: 'true' });
-    expect(promote.status).toBe(303);
-    expect(promote.headers.location).toMatch(/^\/cas\/login\?service=.*&renew=true$/);
+    expect(promote.status).toBe(200);
+    expect(promote.text).toContain('<h1>Confirm it is you</h1>');
+    expect(promote.text).toContain('name="password"');
+    expect(promote.text).not.toContain('name="code"');
     expect((await ctx.services.accountService.get(plain.id)).role).toBe('user');
     // Editing the display name is not sensitive.
     expect((await post(admin, path, { version: String(current.version), displayName: 'Plain User', role: 'user', enabled: 'true' })).status).toBe(303);
@@ -121,6 +124,47 @@ describe('admin console', () => {
     expect((await admin.get(path)).text).toContain('Unlock');
     expect((await post(admin, `${path}/unlock`, {}, path)).status).toBe(303);
     expect((await ctx.services.lockouts.get(plain.usernameKey)).lockedUntil).toBeNull();
+  });
+
+  it('re-authenticates a stale session with password and code when the administrator has a second factor, then carries out the pending action', async () => {
+    const admin = await consoleLogin(ctx, 'root', 'Granite-Osprey-71');
+    const root = await ctx.services.accountService.requireByUsername('root');
+    const { secret } = await ctx.services.mfa.beginTotp(root);
+    expect(await ctx.services.mfa.confirmTotp(root, secret, totpCode(secret, ctx.clock.now()), 'phone', { clientIp: null, userAgent: null, channel: 'test' })).not.toBeNull();
+    const plain = await ctx.services.accountService.requireByUsername('plain');
+    const path = `/admin/accounts/${plain.id}`;
+    ctx.clock.advance(6 * 60_000);
+
+    const asked = await post(admin, path, { version: String(plain.version), displayName: 'Promoted', role: 'admin', enabled: 'true' });
+    expect(asked.status).toBe(200);
+    expect(asked.text).toContain('name="password"');
+    expect(asked.text).toContain('name="code"');
+    expect((await ctx.services.accountService.get(plain.id)).role).toBe('user');
+    const pending = /name="pending" value="([^"]+)"/.exec(asked.text)![1];
+    const form = { csrf: csrfOf(asked.text), pending, password: 'Granite-Osprey-71' };
+    const now = ctx.clock.now();
+    const near = [-30_000, 0, 30_000].map((d) => totpCode(secret, now + d));
+    const wrongCode = ['000000', '111111', '222222'].find((c) => !near.includes(c))!;
+
+    const noCode = await admin.post('/admin/reauthenticate').type('form').send(form);
+    expect(noCode.status).toBe(422);
+    const wrong = await admin.post('/admin/reauthenticate').type('form').send({ ...form, code: wrongCode });
+    expect(wrong.status).toBe(422);
+    expect(wrong.text).toContain('The password or code is not right');
+    expect((await ctx.services.accountService.get(plain.id)).role).toBe('user');
+    expect((await ctx.services.lockouts.get(root.usernameKey)).failureCount).toBe(1);
+    expect((await ctx.services.audit.query({ event: 'mfa_failed', username: 'root' })).events).toHaveLength(1);
+    const wrongPassword = await admin.post('/admin/reauthenticate').type('form').send({ ...form, password: 'not-my-password', code: totpCode(secret, now) });
+    expect(wrongPassword.status).toBe(422);
+    expect((await ctx.services.lockouts.get(root.usernameKey)).failureCount).toBe(2);
+
+    const right = await admin.post('/admin/reauthenticate').type('form').send({ ...form, code: totpCode(secret, now) });
+    expect(right.status).toBe(303);
+    expect(right.headers.location).toBe(`${path}?done=updated`);
+    expect(await ctx.services.accountService.get(plain.id)).toMatchObject({ role: 'admin', displayName: 'Promoted' });
+    // For the next 5 minutes a sensitive action is not asked again.
+    const removed = await post(admin, `${path}/delete`, { confirm: 'true' }, path);
+    expect(removed.headers.location).toBe('/admin/accounts?done=deleted');
   });
 
   it("lists an account's sign-on sessions and ends one (audited with the administrator)", async () => {
@@ -202,5 +246,16 @@ describe('admin console', () => {
     expect(page.text).toContain('<html lang="ja">');
     expect(page.text).toContain('<h1>アカウント</h1>');
     expect(page.text).toContain('アカウントを作成');
+    // Fixed vocabulary (account sources, audit events) is translated; user data is not.
+    await ctx.services.accountService.update((await ctx.services.accountService.findByUsername('plain'))!.id, { displayName: 'Plain User' }, { name: 'root', clientIp: null });
+    const list = await admin.get('/admin/accounts').set('Accept-Language', 'ja');
+    expect(list.text).toContain('<td>Portcullis（内部）</td>');
+    expect(list.text).not.toContain('<td>internal</td>');
+    expect(list.text).toContain('<td>Plain User</td>');
+    const audit = await admin.get('/admin/audit').set('Accept-Language', 'ja');
+    expect(audit.text).toContain('<td>サインイン</td>');
+    expect(audit.text).toContain('<td>アカウント変更</td>');
+    expect(audit.text).not.toMatch(/<td>(login|account_updated)<\/td>/);
+    expect((await admin.get('/admin/audit')).text).toContain('<td>Sign-in</td>');
   });
 });
