@@ -101,6 +101,19 @@ describe('services that require a second factor', () => {
     expect(released.successfulAuthenticationHandlers).toEqual(['password', 'totp']);
   });
 
+  it('gateway=true with a password-only session returns to a required service without a ticket, not to the step-up page', async () => {
+    const service = await registerService(ctx, { serviceUrl: APP });
+    const agent = ctx.agent();
+    ticketFromRedirect(await submitLogin(agent, 'alice', PASSWORD, { service: APP }));
+    await ctx.services.serviceRegistry.update(service.id, { mfa: 'required' });
+    await enrolAlice();
+    const gateway = await agent.get(`/cas/login?${new URLSearchParams({ service: APP, gateway: 'true' })}`);
+    expect(gateway.status).toBe(303);
+    expect(gateway.headers.location).toBe(APP);
+    // Without gateway the same session steps up.
+    expect((await agent.get(`/cas/login?${new URLSearchParams({ service: APP })}`)).text).toContain('Confirm it is you');
+  });
+
   it('releases how a password-only session signed in (no authnContextClass) on p3/proxyValidate and JSON, only when listed', async () => {
     await registerService(ctx, { serviceUrl: APP, releasedAttributes: ['authenticationMethod', 'authnContextClass'] });
     const agent = ctx.agent();
