@@ -154,6 +154,7 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
     findAccount: (id) => accounts.findById(id),
     recordLogin: (id, now) => accounts.recordLogin(id, now),
     onAttempt: (factor, outcome) => metrics.mfaAttempt(factor, outcome),
+    maxPasswordAgeDays: () => policy.get().password.maxAgeDays,
   });
   return {
     loaded,
