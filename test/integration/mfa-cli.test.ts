@@ -90,9 +90,10 @@ describe('second factors on the command line', () => {
   it('config check prints the MFA policy and where the key comes from', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'mfa-config-'));
     const out: string[] = [];
-    const check = testCliContext({ configDir: dir, dataDir: dir, env: {}, overrides: { mfa: { require: 'all' } } }, { out: (t) => out.push(t), err: () => undefined, interactive: false });
+    const extra = path.join(dir, 'previous.key');
+    const check = testCliContext({ configDir: dir, dataDir: dir, env: {}, overrides: { mfa: { require: 'all', extraKeyFiles: [extra] } } }, { out: (t) => out.push(t), err: () => undefined, interactive: false });
     await runInProcess(['config', 'check'], check);
     const printed = JSON.parse(out.slice(1).join(''));
-    expect(printed.mfa).toMatchObject({ require: 'all', key: path.join(dir, 'mfa.key') });
+    expect(printed.mfa).toMatchObject({ require: 'all', key: path.join(dir, 'mfa.key'), extraKeyFiles: [extra] });
   });
 });
