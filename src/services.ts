@@ -24,7 +24,7 @@ import { MfaStore } from './storage/mfa-store';
 import { MfaService } from './mfa/mfa-service';
 import { WebAuthnService, relyingPartyOf } from './mfa/webauthn-service';
 import { WebAuthnStore } from './storage/webauthn-store';
-import { SecretBox, loadKey } from './mfa/secret-box';
+import { SecretBox, loadExtraKeys, loadKey } from './mfa/secret-box';
 import path from 'node:path';
 import { JobLeases } from './ops/job-leases';
 import { MeteredTicketRegistry } from './ops/metered-tickets';
@@ -133,6 +133,7 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
   const signer = new TokenSigner(await keys.getOrCreate('form-signing', clock.now()));
   const secretBox = new SecretBox(
     loadKey({ keyFile: config.mfa.secretKeyFile, envKey: env.PORTCULLIS_MFA_KEY, defaultFile: path.join(loaded.dataDir, 'mfa.key') }, await factors.anyExist()),
+    loadExtraKeys(config.mfa.extraKeyFiles),
   );
   const mfa = new MfaService({
     store: factors,
@@ -153,6 +154,7 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
     findAccount: (id) => accounts.findById(id),
     recordLogin: (id, now) => accounts.recordLogin(id, now),
     onAttempt: (factor, outcome) => metrics.mfaAttempt(factor, outcome),
+    maxPasswordAgeDays: () => policy.get().password.maxAgeDays,
   });
   return {
     loaded,

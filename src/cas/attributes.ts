@@ -56,6 +56,7 @@ export async function releasedAttributes(service: RegisteredService, grant: Gran
     authenticationDate: grant.data.authenticatedAt,
     longTermAuthenticationRequestTokenUsed: false,
     isFromNewLogin: grant.data.fromNewLogin,
+    methods: grant.data.methods,
     values,
   };
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { MAX_TICKET_LENGTH } from './constants';
 import { invalidRequest } from './errors';
+import { PASSKEY_METHOD } from '../tickets/sessions';
 import type { ReleasedAttributes } from './responses/model';
 import { escapeXml as e, escapeXmlAttribute as attr, isXmlName } from './xml';
 
@@ -51,7 +52,20 @@ const NS =
   'xmlns="urn:oasis:names:tc:SAML:1.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion" xmlns:samlp="urn:oasis:names:tc:SAML:1.0:protocol" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
 const ATTRIBUTE_NAMESPACE = 'http://www.ja-sig.org/products/cas/';
 const ARTIFACT_METHOD = 'urn:oasis:names:tc:SAML:1.0:cm:artifact';
-const PASSWORD_METHOD = 'urn:oasis:names:tc:SAML:1.0:am:password';
+/** SAML 1.1 names no multi-factor method; Apereo CAS answers `unspecified` for any login that is not a plain password. */
+const UNSPECIFIED_METHOD = 'urn:oasis:names:tc:SAML:1.0:am:unspecified';
+
+/** SAML 1.1 §7.1 identifiers of a single method; several factors have none. */
+const SINGLE_METHODS: Record<string, string> = {
+  password: 'urn:oasis:names:tc:SAML:1.0:am:password',
+  spnego: 'urn:ietf:rfc:1510',
+  [PASSKEY_METHOD]: 'urn:oasis:names:tc:SAML:1.0:am:HardwareToken',
+};
+
+/** AuthenticationMethod: the method when there was one (password, Kerberos, a passkey as hardware token), else unspecified. */
+function authenticationMethod(methods: string[]): string {
+  return (methods.length === 1 ? SINGLE_METHODS[methods[0]] : undefined) ?? UNSPECIFIED_METHOD;
+}
 
 function envelope(response: string): string {
   return `<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"><SOAP-ENV:Header/><SOAP-ENV:Body>${response}</SOAP-ENV:Body></SOAP-ENV:Envelope>\n`;
@@ -96,7 +110,7 @@ export function renderSamlSuccess(s: SamlSuccess): string {
     `<Assertion xmlns="urn:oasis:names:tc:SAML:1.0:assertion" AssertionID="${samlId()}" IssueInstant="${iso(s.now)}" Issuer="${attr(s.issuer)}" MajorVersion="1" MinorVersion="1">` +
     `<Conditions NotBefore="${iso(s.now)}" NotOnOrAfter="${iso(s.now + s.validitySeconds * 1000)}"><AudienceRestrictionCondition><Audience>${e(s.target)}</Audience></AudienceRestrictionCondition></Conditions>` +
     `<AttributeStatement>${subject(s.user)}${attributes}</AttributeStatement>` +
-    `<AuthenticationStatement AuthenticationInstant="${iso(a.authenticationDate)}" AuthenticationMethod="${PASSWORD_METHOD}">${subject(s.user)}</AuthenticationStatement>` +
+    `<AuthenticationStatement AuthenticationInstant="${iso(a.authenticationDate)}" AuthenticationMethod="${authenticationMethod(a.methods)}">${subject(s.user)}</AuthenticationStatement>` +
     `</Assertion>`;
   return envelope(`${responseOpen(s.now, s.requestId, s.target)}<Status><StatusCode Value="samlp:Success"/></Status>${assertion}</Response>`);
 }

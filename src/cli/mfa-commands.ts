@@ -50,7 +50,7 @@ export const MFA_COMMANDS: Command<CliContext>[] = [
     name: 'mfa rotate-key',
     args: 'NEWKEYFILE',
     summary: 're-encrypt every TOTP secret with the key in NEWKEYFILE (created with a fresh key, mode 0600, when missing)',
-    details: 'Then point mfa.secretKeyFile (or PORTCULLIS_MFA_KEY) at the new key and restart every instance; keep the old key until they run.',
+    details: 'Then point mfa.secretKeyFile (or PORTCULLIS_MFA_KEY) at the new key and restart; with several instances, list the new key in mfa.extraKeyFiles everywhere first (README: key rotation).',
     async run({ positionals: [file] }, ctx) {
       const absolute = path.resolve(file);
       await ctx.withServices(async (s) => {

@@ -15,9 +15,9 @@ function auditLine(e: AuditRecord): string {
 
 /** The second-factor policy as `config check` prints it: who must use one, and where the key comes from (never the key). */
 function mfaSummary(loaded: LoadedConfig, env: NodeJS.ProcessEnv) {
-  const { require, issuer, secretKeyFile } = loaded.config.mfa;
+  const { require, issuer, secretKeyFile, extraKeyFiles } = loaded.config.mfa;
   const key = env.PORTCULLIS_MFA_KEY ? 'environment: PORTCULLIS_MFA_KEY' : (secretKeyFile ?? path.join(loaded.dataDir, 'mfa.key'));
-  return { require, services: 'registered services may require it too: portcullis service list (mfa=required)', issuer, key };
+  return { require, services: 'registered services may require it too: portcullis service list (mfa=required)', issuer, key, ...(extraKeyFiles.length > 0 ? { extraKeyFiles } : {}) };
 }
 
 /** start, migrate, config check: running the service. */

@@ -208,6 +208,8 @@ export const mfaSchema = z
     require: z.enum(['never', 'admins', 'all']).default('admins'),
     /** File with the 32-byte key (64 hex digits) that encrypts TOTP secrets at rest; not world-readable. Default: <data>/mfa.key, generated. */
     secretKeyFile: z.string().optional(),
+    /** Key files that only decrypt (never encrypt): the other key while a rotation goes through several instances. */
+    extraKeyFiles: z.array(z.string().min(1)).max(8).default([]),
     /** Issuer name authenticator apps show next to the account. */
     issuer: z.string().min(1).max(64).default('Portcullis'),
   })

@@ -10,14 +10,17 @@ import { ConfigError } from '../shared/errors';
  * authenticated data (a secret copied to another account's row fails to
  * decrypt). Stored form: `v1.<key id>.<iv>.<tag>.<ciphertext>` (base64url),
  * the key id being the first 8 hex digits of SHA-256(key), so a rotation can
- * tell which rows still carry the old key.
+ * tell which rows still carry the old key. Extra keys (mfa.extraKeyFiles) only
+ * open: during a rotation across several instances, each one reads secrets
+ * sealed with either key, whichever it seals with.
  */
 export class SecretBox {
   readonly keyId: string;
+  private readonly openers = new Map<string, Buffer>();
 
-  constructor(private readonly key: Buffer) {
-    if (key.length !== 32) throw new Error('the MFA key must be 32 bytes');
-    this.keyId = createHash('sha256').update(key).digest('hex').slice(0, 8);
+  constructor(private readonly key: Buffer, extraKeys: Buffer[] = []) {
+    this.keyId = keyIdOf(key);
+    for (const extra of [...extraKeys, key]) this.openers.set(keyIdOf(extra), extra);
   }
 
   seal(plaintext: string, accountId: number): string {
@@ -31,12 +34,18 @@ export class SecretBox {
   open(sealed: string, accountId: number): string {
     const [version, keyId, iv, tag, ciphertext] = sealed.split('.');
     if (version !== 'v1' || ciphertext === undefined) throw new Error('unknown sealed-secret format');
-    if (keyId !== this.keyId) throw new Error(`secret sealed with MFA key ${keyId}, but the configured key is ${this.keyId}`);
-    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
+    const key = this.openers.get(keyId);
+    if (!key) throw new Error(`secret sealed with MFA key ${keyId}, but the configured keys are ${[...this.openers.keys()].join(', ')}`);
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
     decipher.setAAD(Buffer.from(`account:${accountId}`));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
   }
+}
+
+function keyIdOf(key: Buffer): string {
+  if (key.length !== 32) throw new Error('the MFA key must be 32 bytes');
+  return createHash('sha256').update(key).digest('hex').slice(0, 8);
 }
 
 /** A key as written in a key file or PORTCULLIS_MFA_KEY: 64 hex digits or 32 bytes of base64. */
@@ -74,6 +83,14 @@ export function loadKey(source: KeySource, factorsExist: boolean): Buffer {
   const key = randomBytes(32);
   writeFileSync(file, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
   return key;
+}
+
+/** mfa.extraKeyFiles: keys that only open secrets (a rotation in progress); each must exist. */
+export function loadExtraKeys(files: readonly string[]): Buffer[] {
+  return files.map((file) => {
+    if (!existsSync(file)) throw new ConfigError([`${file}: listed in mfa.extraKeyFiles but does not exist`]);
+    return parseKey(readSecretFile(file), file);
+  });
 }
 
 /** Reads a key file for rotation, creating it with a fresh key when it does not exist yet. */

@@ -20,6 +20,7 @@ import {
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
 import { z } from 'zod';
+import { INTERNAL_BACKEND } from '../authn/internal-backend';
 import type { Attempt, LoginRegulator } from '../policy/regulator';
 import type { Clock } from '../shared/clock';
 import type { Account } from '../storage/accounts-repo';
@@ -61,9 +62,27 @@ export interface WebAuthnDeps extends FactorAuditDeps {
   /** A passkey sign-in is a login: last_login_at (inactivity rules) moves like a password's. */
   recordLogin(accountId: number, now: number): Promise<void>;
   onAttempt?: (factor: string, outcome: string) => void;
+  /** password.maxAgeDays now (0: passwords never expire). */
+  maxPasswordAgeDays: () => number;
 }
 
 export type KeyVerdict = { status: 'verified'; account: Account } | { status: 'invalid' } | { status: 'locked'; lockedUntil: number };
+/** Why a proven passkey still cannot sign in on its own: the password form must run (password change, directory checks). */
+export type PasskeyObstacle = 'password_change' | 'directory_account';
+export type PasskeyVerdict = KeyVerdict | { status: 'password_required'; reason: PasskeyObstacle };
+
+/**
+ * A passkey skips the password, so it skips what only the password login does:
+ * the forced or expired password change of an internal account, and for a
+ * directory account the directory's own verdict (disabled, expired, locked
+ * there) and its attributes, which LDAP and AD release only to a bind.
+ */
+export function passkeyObstacle(account: Account, maxAgeDays: number, now: number): PasskeyObstacle | null {
+  if (account.source !== INTERNAL_BACKEND) return 'directory_account';
+  if (account.mustChangePassword) return 'password_change';
+  const expired = maxAgeDays > 0 && account.passwordChangedAt !== null && account.passwordChangedAt + maxAgeDays * 86_400_000 <= now;
+  return expired ? 'password_change' : null;
+}
 
 type Check = 'ok' | 'invalid' | 'cloned';
 
@@ -195,7 +214,7 @@ export class WebAuthnService {
    * Passwordless sign-in: the credential names the account, whose lockout
    * (and the client address's throttle) then apply as for a password.
    */
-  async verifyPasskey(responseText: string, who: Who): Promise<KeyVerdict> {
+  async verifyPasskey(responseText: string, who: Who): Promise<PasskeyVerdict> {
     const response = parseCredential(assertionSchema, responseText) as AuthenticationResponseJSON | null;
     const credential = response ? await this.deps.store.byCredentialId(response.id) : null;
     const account = credential ? await this.deps.findAccount(credential.accountId) : null;
@@ -208,11 +227,16 @@ export class WebAuthnService {
     const verdict = await this.regulated(account, who, 'passkey', () =>
       handle !== undefined && handle !== Buffer.from(userHandleOf(account)).toString('base64url') ? Promise.resolve('invalid') : this.check(credential, response, 'passkey', null, true),
     );
-    if (verdict.status === 'verified') {
-      const now = this.deps.clock.now();
-      await this.deps.recordLogin(account.id, now);
-      await this.deps.audit.append({ event: 'login', outcome: 'success', username: account.username, backend: account.source, clientIp: who.clientIp, userAgent: who.userAgent, details: { channel: who.channel, method: 'passkey' } }, now);
+    if (verdict.status !== 'verified') return verdict;
+    const now = this.deps.clock.now();
+    const login = { event: 'login', username: account.username, backend: account.source, clientIp: who.clientIp, userAgent: who.userAgent };
+    const obstacle = passkeyObstacle(account, this.deps.maxPasswordAgeDays(), now);
+    if (obstacle) {
+      await this.deps.audit.append({ ...login, outcome: 'failure', details: { channel: who.channel, method: 'passkey', reason: obstacle } }, now);
+      return { status: 'password_required', reason: obstacle };
     }
+    await this.deps.recordLogin(account.id, now);
+    await this.deps.audit.append({ ...login, outcome: 'success', details: { channel: who.channel, method: 'passkey' } }, now);
     return verdict;
   }
 

@@ -270,7 +270,9 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     const session = request.renew ? null : await deps.sessions.find(parseCookies(req.get('cookie')).get(TGC_COOKIE));
     if (session) {
       if (deps.secondFactor.stepUpNeeded(session, request)) {
-        await deps.secondFactor.beginStepUp(req, res, session, request);
+        // gateway promises no interaction: back to the service without a ticket rather than the step-up page.
+        if (request.gateway && request.service !== undefined) await sendToService(req, res, request, null);
+        else await deps.secondFactor.beginStepUp(req, res, session, request);
         return;
       }
       await proceed(req, res, session, request, false);

@@ -42,6 +42,7 @@ export interface WebAuthnStepDeps {
   page(req: Request): Page;
 }
 
+const PASSKEY_OBSTACLES = { password_change: KEY_MESSAGES.passkeyPasswordChange, directory_account: KEY_MESSAGES.passkeyDirectory } as const;
 const CEREMONY_PURPOSES = { authenticate: CODE_PURPOSE, register: ENROL_PURPOSE } as const;
 /** The "add a key" form of a signed-in user, bound to their session. */
 const KEYS_PURPOSE = 'security-keys';
@@ -127,6 +128,8 @@ export class WebAuthnStep {
     const verdict = await this.deps.webauthn.verifyPasskey(formParams(req).get('credential') ?? '', requestContext(req, 'passkey'));
     if (verdict.status === 'locked') return passkey.refuse(req, res, refusalOf(verdict).status, 'login.locked', request);
     if (verdict.status === 'invalid') return passkey.refuse(req, res, 401, KEY_MESSAGES.passkeyRefused, request);
+    // No session before the password form has run (password change, directory checks and attributes).
+    if (verdict.status === 'password_required') return passkey.refuse(req, res, 403, PASSKEY_OBSTACLES[verdict.reason], request);
     const { account } = verdict;
     const result: Extract<LoginResult, { status: 'success' }> = {
       status: 'success',

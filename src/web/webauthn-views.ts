@@ -18,6 +18,8 @@ export const KEY_MESSAGES = {
   keyRefused: 'webauthn.keyRefused',
   enrolRefused: 'webauthn.enrolRefused',
   passkeyRefused: 'webauthn.passkeyRefused',
+  passkeyPasswordChange: 'webauthn.passkeyPasswordChange',
+  passkeyDirectory: 'webauthn.passkeyDirectory',
   noCredential: 'webauthn.noCredential',
   keyAdded: 'webauthn.keyAdded',
   keysNeedSecondFactor: 'webauthn.keysNeedSecondFactor',

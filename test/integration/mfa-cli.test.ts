@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SecretBox, parseKey } from '../../src/mfa/secret-box';
+import { SecretBox, parseKey, readOrCreateKeyFile } from '../../src/mfa/secret-box';
 import { totpCode } from '../../src/mfa/totp';
 import { runInProcess, testCliContext } from '../support/cli';
 import { type TestContext, createTestContext } from '../support/test-app';
@@ -70,12 +70,30 @@ describe('second factors on the command line', () => {
     expect((await ctx.services.factors.sealedSecrets())[0].secret).toBe(sealed.secret);
   });
 
+  it('an instance still on the old key opens secrets re-sealed with a key listed in mfa.extraKeyFiles', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'mfa-key-')), 'next.key');
+    const nextKey = readOrCreateKeyFile(file);
+    await ctx.close();
+    ctx = await createTestContext({ overrides: { mfa: { require: 'never', extraKeyFiles: [file] } } });
+    await ctx.addUser('alice', 'Correct-Horse-7');
+    const secret = await enrol();
+    const alice = await ctx.services.accountService.requireByUsername('alice');
+    // Another instance rotates; this one keeps sealing with the old key and reads both.
+    await run(['mfa', 'rotate-key', file]);
+    const [sealed] = await ctx.services.factors.sealedSecrets();
+    expect(sealed.secret.split('.')[1]).toBe(new SecretBox(nextKey).keyId);
+    ctx.clock.advance(30_000);
+    expect(await ctx.services.mfa.verify(alice, totpCode(secret, ctx.clock.now()), WHO)).toEqual({ status: 'verified', factor: 'totp' });
+    expect(ctx.services.secretBox.seal('x', alice.id).split('.')[1]).not.toBe(new SecretBox(nextKey).keyId);
+  });
+
   it('config check prints the MFA policy and where the key comes from', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'mfa-config-'));
     const out: string[] = [];
-    const check = testCliContext({ configDir: dir, dataDir: dir, env: {}, overrides: { mfa: { require: 'all' } } }, { out: (t) => out.push(t), err: () => undefined, interactive: false });
+    const extra = path.join(dir, 'previous.key');
+    const check = testCliContext({ configDir: dir, dataDir: dir, env: {}, overrides: { mfa: { require: 'all', extraKeyFiles: [extra] } } }, { out: (t) => out.push(t), err: () => undefined, interactive: false });
     await runInProcess(['config', 'check'], check);
     const printed = JSON.parse(out.slice(1).join(''));
-    expect(printed.mfa).toMatchObject({ require: 'all', key: path.join(dir, 'mfa.key') });
+    expect(printed.mfa).toMatchObject({ require: 'all', key: path.join(dir, 'mfa.key'), extraKeyFiles: [extra] });
   });
 });

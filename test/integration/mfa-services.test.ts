@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { XMLParser } from 'fast-xml-parser';
+import { renderSamlSuccess } from '../../src/cas/saml';
 import { totpCode } from '../../src/mfa/totp';
 import { runInProcess, testCliContext } from '../support/cli';
 import { type TestContext, createTestContext, submitLogin } from '../support/test-app';
@@ -99,6 +100,21 @@ describe('services that require a second factor', () => {
     const released = Object.fromEntries((assertion.AttributeStatement.Attribute as unknown as Node[]).map((a) => [a['@AttributeName'], a.AttributeValue]));
     expect(released.authnContextClass).toEqual(['mfa']);
     expect(released.successfulAuthenticationHandlers).toEqual(['password', 'totp']);
+    // SAML 1.1 has no multi-factor method: Apereo's `unspecified`, never `password`.
+    expect(assertion.AuthenticationStatement['@AuthenticationMethod']).toBe('urn:oasis:names:tc:SAML:1.0:am:unspecified');
+  });
+
+  it('gateway=true with a password-only session returns to a required service without a ticket, not to the step-up page', async () => {
+    const service = await registerService(ctx, { serviceUrl: APP });
+    const agent = ctx.agent();
+    ticketFromRedirect(await submitLogin(agent, 'alice', PASSWORD, { service: APP }));
+    await ctx.services.serviceRegistry.update(service.id, { mfa: 'required' });
+    await enrolAlice();
+    const gateway = await agent.get(`/cas/login?${new URLSearchParams({ service: APP, gateway: 'true' })}`);
+    expect(gateway.status).toBe(303);
+    expect(gateway.headers.location).toBe(APP);
+    // Without gateway the same session steps up.
+    expect((await agent.get(`/cas/login?${new URLSearchParams({ service: APP })}`)).text).toContain('Confirm it is you');
   });
 
   it('releases how a password-only session signed in (no authnContextClass) on p3/proxyValidate and JSON, only when listed', async () => {
@@ -112,6 +128,17 @@ describe('services that require a second factor', () => {
     const json = JSON.parse((await callEndpoint(ctx, '/cas/p3/serviceValidate', { service: APP, ticket: await ssoTicket(agent, APP), format: 'JSON' })).text);
     expect(json.serviceResponse.authenticationSuccess.attributes.authenticationMethod).toBe('password');
     expect(json.serviceResponse.authenticationSuccess.attributes).not.toHaveProperty('authnContextClass');
+  });
+
+  it('names the SAML 1.1 AuthenticationMethod after how the session signed in', () => {
+    const method = (methods: string[]) => {
+      const xml = renderSamlSuccess({ now: 0, requestId: '_r', target: APP, issuer: 'localhost', user: 'alice', validitySeconds: 30, attributes: { authenticationDate: 0, longTermAuthenticationRequestTokenUsed: false, isFromNewLogin: true, methods, values: {} } });
+      return samlResponse(xml).Assertion.AuthenticationStatement['@AuthenticationMethod'];
+    };
+    expect(method(['password'])).toBe('urn:oasis:names:tc:SAML:1.0:am:password');
+    expect(method(['passkey'])).toBe('urn:oasis:names:tc:SAML:1.0:am:HardwareToken');
+    expect(method(['spnego'])).toBe('urn:ietf:rfc:1510');
+    expect(method(['password', 'webauthn'])).toBe('urn:oasis:names:tc:SAML:1.0:am:unspecified');
   });
 
   it('sets mfa through the API (validated) and the CLI (--mfa), and shows it', async () => {

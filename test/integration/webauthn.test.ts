@@ -1,5 +1,7 @@
 import { type TestContext, createTestContext, executionFrom, submitLogin } from '../support/test-app';
 import { SoftAuthenticator } from '../support/soft-authenticator';
+import { passkeyObstacle } from '../../src/mfa/webauthn-service';
+import { TGC_COOKIE } from '../../src/web/login-routes';
 
 /**
  * Security keys and passkeys over HTTP with a software authenticator, on
@@ -164,6 +166,28 @@ describe('WebAuthn security keys and passkeys', () => {
     const disabled = await passkey(a.agent(), (o) => key.assert(o));
     expect(disabled.status).toBe(401);
     expect(disabled.text).toContain('That passkey was not accepted');
+  });
+
+  it('refuses a passkey sign-in, before any session, while the password must change or for a directory account', async () => {
+    const key = new SoftAuthenticator(ORIGIN);
+    await enrolAcross(key);
+    const root = await a.services.accountService.requireByUsername('root');
+    await a.services.accountService.setPassword(root, 'Another-Horse-8', { mustChange: true, actor: { name: 'test' } });
+    const forced = await passkey(a.agent(), (o) => key.assert(o));
+    expect(forced.status).toBe(403);
+    expect(forced.text).toContain('Your password must be changed first');
+    expect(String(forced.headers['set-cookie'] ?? '')).not.toContain(`${TGC_COOKIE}=`);
+    const failures = (await a.services.audit.query({ username: 'root', event: 'login' })).events.filter((e) => e.details?.method === 'passkey');
+    expect(failures.map((e) => [e.outcome, e.details?.reason])).toEqual([['failure', 'password_change']]);
+    // An expired password (password.maxAgeDays) counts the same.
+    const now = a.clock.now();
+    expect(passkeyObstacle({ ...root, mustChangePassword: false, passwordChangedAt: now - 31 * 86_400_000 }, 30, now)).toBe('password_change');
+    expect(passkeyObstacle({ ...root, mustChangePassword: false, passwordChangedAt: now - 29 * 86_400_000 }, 30, now)).toBeNull();
+
+    await a.services.db.knex('accounts').where({ id: root.id }).update({ source: 'ldap', must_change_password: false });
+    const directory = await passkey(a.agent(), (o) => key.assert(o));
+    expect(directory.status).toBe(403);
+    expect(directory.text).toContain('signs in through the directory');
   });
 
   it('takes the relying party from server.publicUrl, never from the Host header', async () => {

@@ -5,6 +5,8 @@ export interface ReleasedAttributes {
   authenticationDate: number;
   longTermAuthenticationRequestTokenUsed: boolean;
   isFromNewLogin: boolean;
+  /** How the session signed in (password, totp, webauthn, passkey…): SAML 1.1's AuthenticationMethod, always. */
+  methods: string[];
   /** Released user attributes by (XML-safe) name; several values = repeated element / JSON array. */
   values: Record<string, string[]>;
 }
