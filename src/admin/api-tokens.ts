@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Account } from '../storage/accounts-repo';
+import type { Account } from '../accounts/account';
 import type { AuditLog } from '../storage/audit-log';
 import { affected } from '../storage/db';
 import type { Clock } from '../shared/clock';

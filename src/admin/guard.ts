@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import type { Actor } from '../accounts/account-service';
-import type { Account, AccountRepository } from '../storage/accounts-repo';
+import type { Account } from '../accounts/account';
+import type { AccountRepository } from '../storage/accounts-repo';
 import type { AuditLog } from '../storage/audit-log';
 import type { Clock } from '../shared/clock';
 import { HttpError } from '../shared/errors';

@@ -1,4 +1,4 @@
-import type { Role } from '../storage/accounts-repo';
+import type { Role } from '../accounts/account';
 
 /**
  * The contract every authentication backend (internal database, LDAP,

@@ -1,4 +1,5 @@
-import type { AccountRepository, Account } from '../storage/accounts-repo';
+import type { Account } from '../accounts/account';
+import type { AccountRepository } from '../storage/accounts-repo';
 import { hasSecondFactor } from '../tickets/sessions';
 import { ACCOUNT_ATTRIBUTES, AUTHENTICATION_ATTRIBUTES } from './constants';
 import type { RegisteredService } from './service-registry';

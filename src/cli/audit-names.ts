@@ -1,4 +1,4 @@
-import type { Account } from '../storage/accounts-repo';
+import type { Account } from '../accounts/account';
 import { newUsernameProblem } from '../shared/username';
 
 /** What `user audit-names` needs of the account store: pages in username order. */

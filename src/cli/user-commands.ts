@@ -1,4 +1,4 @@
-import type { Role } from '../storage/accounts-repo';
+import type { Role } from '../accounts/account';
 import { type Command, UsageError } from './command-table';
 import { CLI_ACTOR, type CliContext, readPassword } from './context';
 
@@ -15,7 +15,7 @@ export const USER_COMMANDS: Command<CliContext>[] = [
     summary: 'create an internal account',
     options: { role: { type: 'string', value: 'admin|user', help: 'role (default user)' }, ...PASSWORD_OPTIONS },
     async run({ positionals: [name], value, flag }, ctx) {
-      const { ROLES } = await import('../storage/accounts-repo');
+      const { ROLES } = await import('../accounts/account');
       const role = (value('role') ?? 'user') as Role;
       if (!ROLES.includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
       const password = await readPassword(ctx, flag('password-stdin'));

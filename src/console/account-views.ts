@@ -5,7 +5,7 @@ import type { LockView } from '../policy/regulator';
 import type { LockoutState } from '../storage/lockout-store';
 import type { accountListQuery } from '../admin/schemas';
 import type { AuditRecord } from '../storage/audit-log';
-import type { Account } from '../storage/accounts-repo';
+import type { Account } from '../accounts/account';
 import type { StoredTicket } from '../tickets/registry';
 import { html } from '../web/html';
 import type { Translator } from '../web/i18n';

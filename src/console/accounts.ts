@@ -3,7 +3,7 @@ import { listAccounts, lockoutView } from '../admin/account-views';
 import { lockView } from '../policy/regulator';
 import { accountCreateSchema, accountListQuery, accountUpdateSchema, passwordResetSchema } from '../admin/schemas';
 import type { Params } from '../http/params';
-import type { Account, AccountChanges } from '../storage/accounts-repo';
+import type { Account, AccountChanges } from '../accounts/account';
 import { ConflictError, InputError, NotFoundError, PolicyError } from '../shared/errors';
 import type { Translator } from '../web/i18n';
 import { violationTexts } from '../web/views';

@@ -1,7 +1,7 @@
 import { type Request, type Response, Router } from 'express';
 import { requestContext } from '../http/request-context';
 import { Params } from '../http/params';
-import type { Account } from '../storage/accounts-repo';
+import type { Account } from '../accounts/account';
 import { html } from '../web/html';
 import type { MessageKey } from '../web/i18n';
 import { errorPage } from '../web/views';

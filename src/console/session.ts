@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import type { AccountService } from '../accounts/account-service';
 import { parseCookies } from '../http/params';
-import type { Account } from '../storage/accounts-repo';
+import type { Account } from '../accounts/account';
 import type { Clock } from '../shared/clock';
 import type { SessionService, SsoSession } from '../tickets/sessions';
 import type { ServicePort } from '../web/service-port';

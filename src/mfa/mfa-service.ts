@@ -4,7 +4,7 @@
  * the NEC lockout exactly like a wrong password (through the regulator).
  * May import: shared/, policy/regulator, storage/mfa-store types, mfa/ helpers.
  */
-import type { Account } from '../storage/accounts-repo';
+import type { Account } from '../accounts/account';
 import type { AuditEvent } from '../storage/audit-log';
 import type { FactorKind, StoredFactor } from '../storage/mfa-store';
 import type { Attempt, LoginRegulator } from '../policy/regulator';

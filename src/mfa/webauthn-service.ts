@@ -23,7 +23,7 @@ import { z } from 'zod';
 import { INTERNAL_BACKEND } from '../authn/internal-backend';
 import type { Attempt, LoginRegulator } from '../policy/regulator';
 import type { Clock } from '../shared/clock';
-import type { Account } from '../storage/accounts-repo';
+import type { Account } from '../accounts/account';
 import type { Ceremony, StoredCredential } from '../storage/webauthn-store';
 import { type FactorAuditDeps, type Who, auditFactorEvent } from './mfa-service';
 import { hashRecoveryCode, newRecoveryCodes } from './recovery-codes';

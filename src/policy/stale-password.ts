@@ -1,5 +1,5 @@
 import { INTERNAL_BACKEND } from '../authn/internal-backend';
-import type { Account } from '../storage/accounts-repo';
+import type { Account } from '../accounts/account';
 import type { PasswordPolicy, PasswordViolation } from './password-policy';
 
 /**

@@ -15,7 +15,7 @@ import { refusalOf } from '../authn/refusals';
 import { formParams } from '../http/params';
 import { requestContext } from '../http/request-context';
 import type { MfaService } from '../mfa/mfa-service';
-import type { Account } from '../storage/accounts-repo';
+import type { Account } from '../accounts/account';
 import type { FactorKind } from '../storage/mfa-store';
 import type { Clock } from '../shared/clock';
 import type { SsoSession } from '../tickets/sessions';

@@ -14,7 +14,7 @@ import { requestContext } from '../http/request-context';
 import type { FactorInfo } from '../mfa/mfa-service';
 import type { WebAuthnService } from '../mfa/webauthn-service';
 import type { Clock } from '../shared/clock';
-import type { Account } from '../storage/accounts-repo';
+import type { Account } from '../accounts/account';
 import { PASSKEY_METHOD, type SsoSession, hasSecondFactor } from '../tickets/sessions';
 import { TGC_COOKIE } from './login-routes';
 import { CODE_PURPOSE, ENROL_PURPOSE, type Finishers, type ResumableRequest, type SecondFactorStep } from './second-factor';

@@ -1,7 +1,7 @@
 import { type TestContext, createTestContext } from '../support/test-app';
 import { API, ApiClient } from '../support/admin-api';
 import { ApiTokenService } from '../../src/admin/api-tokens';
-import type { Account } from '../../src/storage/accounts-repo';
+import type { Account } from '../../src/accounts/account';
 
 type Who = 'public' | 'account' | 'admin';
 

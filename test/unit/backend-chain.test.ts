@@ -1,6 +1,6 @@
 import { type AccountLookup, BackendChain } from '../../src/authn/chain';
 import type { AuthenticationBackend, BackendOutcome, PasswordCredential } from '../../src/authn/backend';
-import type { Account } from '../../src/storage/accounts-repo';
+import type { Account } from '../../src/accounts/account';
 import { UnavailableError } from '../../src/shared/errors';
 import { usernameKey } from '../../src/shared/username';
 

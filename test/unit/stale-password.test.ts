@@ -1,7 +1,7 @@
 import { passwordPolicySchema } from '../../src/config/schema';
 import { PasswordPolicy } from '../../src/policy/password-policy';
 import { CompliantPasswords, stalePasswordCheck } from '../../src/policy/stale-password';
-import type { Account } from '../../src/storage/accounts-repo';
+import type { Account } from '../../src/accounts/account';
 
 const account = (overrides: Partial<Account> = {}): Account =>
   ({ id: 7, username: 'alice', source: 'internal', mustChangePassword: false, passwordHash: '$argon2id$one', displayName: null, email: null, ...overrides }) as Account;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AccountChanges, Account } from '../../storage/accounts-repo';
+import type { AccountChanges, Account } from '../../accounts/account';
 import { ConflictError } from '../../shared/errors';
 import { accountView, etagOf, listAccounts, lockoutView } from '../account-views';
 import { lockView } from '../../policy/regulator';

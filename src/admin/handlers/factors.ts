@@ -1,6 +1,6 @@
 import type { FactorInfo, MfaService, Who } from '../../mfa/mfa-service';
 import { NotFoundError } from '../../shared/errors';
-import type { Account } from '../../storage/accounts-repo';
+import type { Account } from '../../accounts/account';
 import { isoOrNull, isoTime } from '../account-views';
 import { apiError } from '../error-codes';
 import type { Caller } from '../guard';

@@ -1,5 +1,5 @@
 import type { RequestContext } from '../../authn/login-service';
-import type { Account } from '../../storage/accounts-repo';
+import type { Account } from '../../accounts/account';
 import { HttpError, NotFoundError } from '../../shared/errors';
 import { type LoginRefusal, refusalOf } from '../../authn/refusals';
 import { secondFactorWithPassword } from '../../mfa/code-with-password';

@@ -3,7 +3,7 @@ import { readSecretFile } from '../../config/load';
 import type { AttributeMapping, DirectoryConnectionConfig } from '../../config/backends-schema';
 import { ConfigError, UnavailableError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
-import type { Role } from '../../storage/accounts-repo';
+import type { Role } from '../../accounts/account';
 import type { Principal } from '../backend';
 import { CircuitBreaker } from './circuit-breaker';
 import { Deadline } from './deadline';
