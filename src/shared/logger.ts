@@ -1,5 +1,5 @@
 import pino, { type Logger } from 'pino';
-import { scrubTickets } from '../ops/log-scrub';
+import { scrubTickets } from './log-scrub';
 
 export type { Logger };
 
@@ -18,7 +18,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       },
       timestamp: pino.stdTimeFunctions.isoTime,
       hooks: {
-        // Ticket ids quoted in messages and error texts are masked too (src/ops/log-scrub.ts).
+        // Ticket ids quoted in messages and error texts are masked too (src/shared/log-scrub.ts).
         logMethod(args, method) {
           method.apply(this, args.map((arg) => scrubTickets(arg)) as Parameters<typeof method>);
         },
