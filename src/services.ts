@@ -15,7 +15,8 @@ import { type Database, openDatabase } from './storage/db';
 import { KeyStore } from './storage/key-store';
 import { LockoutStore } from './storage/lockout-store';
 import { NoticeStore } from './storage/notice-store';
-import type { KnexTicketRegistry } from './tickets/registry';
+import type { TicketRegistry } from './tickets/registry';
+import { KnexTicketStore } from './storage/ticket-store';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ClientThrottleStore } from './storage/client-throttle-store';
@@ -26,7 +27,8 @@ import { WebAuthnService, relyingPartyOf } from './mfa/webauthn-service';
 import { WebAuthnStore } from './storage/webauthn-store';
 import { SecretBox, loadExtraKeys, loadKey } from './mfa/secret-box';
 import path from 'node:path';
-import { JobLeases } from './ops/job-leases';
+import type { JobLeaseStore } from './ops/job-leases';
+import { KnexJobLeaseStore } from './storage/job-lease-store';
 import { MeteredTicketRegistry } from './ops/metered-tickets';
 import { Metrics } from './ops/metrics';
 import { SessionService } from './tickets/sessions';
@@ -35,6 +37,8 @@ import { type Logger, createLogger } from './shared/logger';
 import { TokenSigner } from './web/signed-token';
 import type { ServicePort } from './web/service-port';
 import { CasProtocol } from './cas/cas-protocol';
+import { KnexServiceStore } from './storage/service-store';
+import { KnexSingleLogoutStore } from './storage/single-logout-store';
 import { BreachedFilterSource, breachedFilterPath } from './policy/breached-filter-source';
 import type { ServiceRegistry } from './cas/service-registry';
 import { PublicUrl } from './http/public-url';
@@ -51,7 +55,7 @@ export interface Services {
   lockouts: LockoutStore;
   audit: AuditLog;
   keys: KeyStore;
-  tickets: KnexTicketRegistry;
+  tickets: TicketRegistry;
   sessions: SessionService;
   hasher: PasswordHasher;
   /** The breached-password filter (reloaded on SIGHUP). */
@@ -76,7 +80,7 @@ export interface Services {
   factors: MfaStore;
   /** Encrypts TOTP secrets at rest with the MFA key. */
   secretBox: SecretBox;
-  leases: JobLeases;
+  leases: JobLeaseStore;
   /** Names this process in job leases and logs (host, pid, random suffix). */
   instanceId: string;
   servicePort: ServicePort;
@@ -112,7 +116,7 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
   const keys = new KeyStore(db.knex);
   const metrics = new Metrics({ activeSessions: () => tickets.countActive('TGT', clock.now()) });
   audit.observe((event) => metrics.observeAudit(event));
-  const tickets = new MeteredTicketRegistry(db.knex, (kind) => metrics.ticketIssued(kind));
+  const tickets = new MeteredTicketRegistry(new KnexTicketStore(db.knex), (kind) => metrics.ticketIssued(kind));
   const clientThrottles = new ClientThrottleStore(db.knex);
   const regulator = new LoginRegulator({ counters: lockouts, clients: clientThrottles, lockout: () => policy.get().lockout, throttle: () => config.ops.clientThrottle, clock });
   const sessions = new SessionService(tickets, clock, () => ({ idleSeconds: config.tickets.tgtIdleTimeoutSeconds, hardSeconds: config.tickets.tgtHardTimeoutSeconds }));
@@ -128,7 +132,7 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
   const chain = new BackendChain(backends, accounts);
   const factors = new MfaStore(db.knex);
   const loginService = new LoginService({ chain, accounts, accountService, regulator, hasher, policy, audit, clock, logger, factors: { enrolledKinds: (id) => factors.kinds(id) } });
-  const cas = new CasProtocol({ knex: db.knex, config, clock, logger, tickets, accounts });
+  const cas = new CasProtocol({ serviceStore: new KnexServiceStore(db.knex), singleLogoutStore: new KnexSingleLogoutStore(db.knex), config, clock, logger, tickets, accounts });
   if (options.beforeKeys) await options.beforeKeys(db.knex);
   const signer = new TokenSigner(await keys.getOrCreate('form-signing', clock.now()));
   const secretBox = new SecretBox(
@@ -185,7 +189,7 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
     webauthn,
     factors,
     secretBox,
-    leases: new JobLeases(db.knex),
+    leases: new KnexJobLeaseStore(db.knex),
     instanceId: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
     servicePort: cas.servicePort,
     publicUrl: new PublicUrl(config.server),

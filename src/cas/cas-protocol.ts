@@ -1,4 +1,3 @@
-import type { Knex } from 'knex';
 import type { Config } from '../config/schema';
 import type { AccountRepository } from '../storage/accounts-repo';
 import type { TicketRegistry } from '../tickets/registry';
@@ -7,15 +6,17 @@ import type { Logger } from '../shared/logger';
 import type { ServicePort } from '../web/service-port';
 import { OutboundHttp, loadOutboundCa } from './outbound-http';
 import { ProxyGranting } from './proxy';
-import { KnexServiceRegistry } from './service-registry';
+import { CachingServiceRegistry, type ServiceStore } from './service-registry';
 import { CasServicePort } from './service-port';
 import { SingleLogout } from './single-logout';
-import { SingleLogoutStore } from './single-logout-store';
+import type { SingleLogoutStore } from './single-logout-store';
 import { CasTickets } from './tickets';
 import { TicketValidator } from './validate';
 
 export interface CasProtocolDeps {
-  knex: Knex;
+  /** Where registered services are kept (the registry caches and matches them). */
+  serviceStore: ServiceStore;
+  singleLogoutStore: SingleLogoutStore;
   config: Config;
   clock: Clock;
   logger: Logger;
@@ -25,7 +26,7 @@ export interface CasProtocolDeps {
 
 /** The CAS protocol layer, assembled once by the composition root. */
 export class CasProtocol {
-  readonly registry: KnexServiceRegistry;
+  readonly registry: CachingServiceRegistry;
   readonly tickets: CasTickets;
   readonly singleLogout: SingleLogout;
   readonly singleLogoutStore: SingleLogoutStore;
@@ -37,12 +38,12 @@ export class CasProtocol {
   constructor(deps: CasProtocolDeps) {
     const { config, clock, logger } = deps;
     this.http = new OutboundHttp(loadOutboundCa(config.cas.outboundCaFile));
-    this.registry = new KnexServiceRegistry(deps.knex, clock, config.cas.serviceCacheSeconds);
+    this.registry = new CachingServiceRegistry(deps.serviceStore, clock, config.cas.serviceCacheSeconds);
     this.tickets = new CasTickets(deps.tickets, clock, () => ({
       serviceTicketSeconds: config.tickets.serviceTicketLifetimeSeconds,
       proxyGrantingTicketSeconds: config.tickets.proxyGrantingTicketLifetimeSeconds,
     }));
-    this.singleLogoutStore = new SingleLogoutStore(deps.knex);
+    this.singleLogoutStore = deps.singleLogoutStore;
     this.singleLogout = new SingleLogout(this.singleLogoutStore, this.registry, this.http, clock, logger, () => config.cas.singleLogout);
     this.proxies = new ProxyGranting(this.tickets, this.registry, this.http, logger, () => config.cas.proxyCallbackTimeoutSeconds * 1000);
     this.validator = new TicketValidator(this.tickets, this.registry, deps.accounts, this.proxies, this.singleLogout);

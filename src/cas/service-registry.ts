@@ -1,7 +1,5 @@
-import type { Knex } from 'knex';
 import type { Clock } from '../shared/clock';
 import { ConflictError, InputError, NotFoundError } from '../shared/errors';
-import { affected, isUniqueViolation } from '../storage/db';
 import { isXmlName } from './xml';
 import { checkServiceUrl, isPattern, patternProblem, serviceMatcher } from './service-pattern';
 
@@ -77,42 +75,44 @@ export interface ServiceRegistry {
   validate(input: ServiceInput): { field: string; rule: string; message: string }[];
 }
 
-interface ServiceRow {
-  id: number;
-  name: string;
-  description: string | null;
-  service_url: string;
-  evaluation_order: number;
-  enabled: number | boolean;
-  proxy_callback: string | null;
-  accepts_proxy_tickets: number | boolean;
-  released_attributes: string;
-  logout_type: string;
-  logout_url: string | null;
-  mfa: string;
-  created_at: number | string;
-  updated_at: number | string;
-  version: number;
+/** A service record as the registry hands it to a store: every field set, without the store's bookkeeping. */
+export type ServiceRecord = Omit<RegisteredService, 'id' | 'createdAt' | 'updatedAt' | 'version'>;
+
+/**
+ * Where registered services are kept (src/storage/service-store.ts). The
+ * store decides races: of two writers of one name or one version, one wins.
+ */
+export interface ServiceStore {
+  /** Every service, by evaluation order, then id. */
+  list(): Promise<RegisteredService[]>;
+  get(id: number): Promise<RegisteredService | null>;
+  findByName(name: string): Promise<RegisteredService | null>;
+  /** Stores a new service at version 1 and returns its id; throws ConflictError('service_name_taken') when the name is taken. */
+  insert(record: ServiceRecord, now: number): Promise<number>;
+  /**
+   * Replaces the service if it is still at `version`, bumping the version;
+   * false when it is not (changed by someone else, or gone). Throws
+   * ConflictError('service_name_taken') when the new name is taken.
+   */
+  update(id: number, version: number, record: ServiceRecord, now: number): Promise<boolean>;
+  /** False when there was no such service. */
+  delete(id: number): Promise<boolean>;
 }
 
-function toService(row: ServiceRow): RegisteredService {
-  const released: unknown = JSON.parse(row.released_attributes);
+/** The record stored for an input: the defaults of every field left out. */
+function withDefaults(input: ServiceInput): ServiceRecord {
   return {
-    id: Number(row.id),
-    name: row.name,
-    description: row.description,
-    serviceUrl: row.service_url,
-    evaluationOrder: Number(row.evaluation_order),
-    enabled: Boolean(row.enabled),
-    proxyCallback: row.proxy_callback,
-    acceptsProxyTickets: Boolean(row.accepts_proxy_tickets),
-    releasedAttributes: Array.isArray(released) ? released.filter((a): a is string => typeof a === 'string') : [],
-    logoutType: row.logout_type === 'none' ? 'none' : 'back_channel',
-    logoutUrl: row.logout_url,
-    mfa: row.mfa === 'required' ? 'required' : 'optional',
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-    version: Number(row.version),
+    name: input.name,
+    description: input.description ?? null,
+    serviceUrl: input.serviceUrl,
+    evaluationOrder: input.evaluationOrder ?? 0,
+    enabled: input.enabled ?? true,
+    proxyCallback: input.proxyCallback ?? null,
+    acceptsProxyTickets: input.acceptsProxyTickets ?? false,
+    releasedAttributes: input.releasedAttributes ?? [],
+    logoutType: input.logoutType ?? 'back_channel',
+    logoutUrl: input.logoutUrl ?? null,
+    mfa: input.mfa ?? 'optional',
   };
 }
 
@@ -169,36 +169,33 @@ interface Snapshot {
 }
 
 /**
- * Knex-backed registry. Lookups for the protocol (`match`, `resolve`) use an
- * in-memory snapshot of the enabled services, refreshed after
- * `cacheSeconds` and immediately after local writes; another instance's
- * changes are seen within `cacheSeconds`.
+ * A registry over any ServiceStore. Lookups for the protocol (`match`,
+ * `resolve`) use an in-memory snapshot of the enabled services, refreshed
+ * after `cacheSeconds` and immediately after local writes; another
+ * instance's changes are seen within `cacheSeconds`.
  */
-export class KnexServiceRegistry implements ServiceRegistry {
+export class CachingServiceRegistry implements ServiceRegistry {
   private snapshot: Snapshot | null = null;
   private generation = 0;
   private loading: Promise<Snapshot> | null = null;
 
   constructor(
-    private readonly db: Knex,
+    private readonly store: ServiceStore,
     private readonly clock: Clock,
     private readonly cacheSeconds: number,
   ) {}
 
-  async list(): Promise<RegisteredService[]> {
-    const rows = await this.db<ServiceRow>('cas_services').orderBy([{ column: 'evaluation_order' }, { column: 'id' }]);
-    return rows.map(toService);
+  list(): Promise<RegisteredService[]> {
+    return this.store.list();
   }
 
   async get(id: number): Promise<RegisteredService | null> {
     if (!Number.isSafeInteger(id)) return null;
-    const row = await this.db<ServiceRow>('cas_services').where({ id }).first();
-    return row ? toService(row) : null;
+    return this.store.get(id);
   }
 
-  async findByName(name: string): Promise<RegisteredService | null> {
-    const row = await this.db<ServiceRow>('cas_services').where({ name }).first();
-    return row ? toService(row) : null;
+  findByName(name: string): Promise<RegisteredService | null> {
+    return this.store.findByName(name);
   }
 
   validate(input: ServiceInput): { field: string; rule: string; message: string }[] {
@@ -207,20 +204,11 @@ export class KnexServiceRegistry implements ServiceRegistry {
 
   async create(input: ServiceInput): Promise<RegisteredService> {
     this.assertValid(input);
-    const now = this.clock.now();
-    try {
-      const [inserted] = await this.db('cas_services')
-        .insert({ ...this.toRow(input), created_at: now, updated_at: now, version: 1 })
-        .returning('id');
-      const id = typeof inserted === 'object' && inserted !== null ? Number((inserted as { id: number }).id) : Number(inserted);
-      this.invalidate();
-      const created = await this.get(id);
-      if (!created) throw new Error('service vanished right after insert');
-      return created;
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new ConflictError('service_name_taken', `A service named "${input.name}" already exists.`);
-      throw error;
-    }
+    const id = await this.store.insert(withDefaults(input), this.clock.now());
+    this.invalidate();
+    const created = await this.get(id);
+    if (!created) throw new Error('service vanished right after insert');
+    return created;
   }
 
   async update(id: number, changes: ServiceChanges, expectedVersion?: number): Promise<RegisteredService> {
@@ -228,27 +216,20 @@ export class KnexServiceRegistry implements ServiceRegistry {
     if (!current) throw new NotFoundError(`No service with id ${id}.`);
     const merged: ServiceInput = { ...current, ...changes };
     this.assertValid(merged);
-    const version = expectedVersion ?? current.version;
+    let updated: boolean;
     try {
-      const count = affected(
-        await this.db('cas_services')
-          .where({ id, version })
-          .update({ ...this.toRow(merged), updated_at: this.clock.now(), version: version + 1 }),
-      );
-      if (count !== 1) throw new ConflictError('version_mismatch', `Service ${id} was changed by someone else; reload it and try again.`);
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new ConflictError('service_name_taken', `A service named "${merged.name}" already exists.`);
-      throw error;
+      updated = await this.store.update(id, expectedVersion ?? current.version, withDefaults(merged), this.clock.now());
     } finally {
       this.invalidate();
     }
+    if (!updated) throw new ConflictError('version_mismatch', `Service ${id} was changed by someone else; reload it and try again.`);
     return (await this.get(id)) as RegisteredService;
   }
 
   async delete(id: number): Promise<boolean> {
-    const count = affected(await this.db('cas_services').where({ id }).del());
+    const deleted = await this.store.delete(id);
     this.invalidate();
-    return count > 0;
+    return deleted;
   }
 
   async match(serviceUrl: string): Promise<RegisteredService | null> {
@@ -266,22 +247,6 @@ export class KnexServiceRegistry implements ServiceRegistry {
   private assertValid(input: ServiceInput): void {
     const problems = serviceProblems(input);
     if (problems.length > 0) throw new InputError(`The service is invalid: ${problems.map((p) => p.message).join('; ')}.`, 400, problems);
-  }
-
-  private toRow(input: ServiceInput) {
-    return {
-      name: input.name,
-      description: input.description ?? null,
-      service_url: input.serviceUrl,
-      evaluation_order: input.evaluationOrder ?? 0,
-      enabled: input.enabled ?? true,
-      proxy_callback: input.proxyCallback ?? null,
-      accepts_proxy_tickets: input.acceptsProxyTickets ?? false,
-      released_attributes: JSON.stringify(input.releasedAttributes ?? []),
-      logout_type: input.logoutType ?? 'back_channel',
-      logout_url: input.logoutUrl ?? null,
-      mfa: input.mfa ?? 'optional',
-    };
   }
 
   private invalidate(): void {

@@ -1,7 +1,4 @@
-import type { Knex } from 'knex';
-import { affected, deleteReturning } from '../storage/db';
 import { randomAlphanumeric, sha256Hex } from '../shared/random';
-import { StatementBatcher, chunks, writeBatcher } from '../storage/statement-batcher';
 
 export type TicketKind = 'TGT' | 'ST' | 'PT' | 'PGT';
 
@@ -27,8 +24,10 @@ export interface NewTicket extends Omit<StoredTicket, 'key'> {
 }
 
 /**
- * Where every CAS ticket lives. Implementations must make `consume` atomic:
- * when several callers consume one ticket at once, exactly one gets it.
+ * Where every CAS ticket lives (src/storage/ticket-store.ts; the contract is
+ * test/contracts/ticket-registry.contract.ts). Implementations must make
+ * `consume` atomic: when several callers consume one ticket at once, exactly
+ * one gets it.
  */
 export interface TicketRegistry {
   add(ticket: NewTicket): Promise<void>;
@@ -47,7 +46,14 @@ export interface TicketRegistry {
   /** Deletes every ticket expired at `now`; returns the TGTs that went (for single logout) and the count. */
   deleteExpired(now: number, limit: number): Promise<{ count: number; expiredSessions: StoredTicket[] }>;
   countActive(kind: TicketKind, now: number): Promise<number>;
+  /** The live single sign-on sessions (TGTs) of one account, newest first (at most 100). */
+  sessionsOf(accountId: number, now: number): Promise<StoredTicket[]>;
+  /** Like deleteSession, by stored key (an administrator ending someone's session never sees its id). */
+  deleteSessionByKey(key: string): Promise<number>;
 }
+
+/** Whether a ticket is usable at `now`: before both its hard and its idle expiry. */
+export const isAlive = (t: StoredTicket, now: number): boolean => t.expiresAt > now && t.idleExpiresAt > now;
 
 // Issue time in milliseconds, 11 hex digits (fixed width, so keys sort by it until the year 2527).
 const ISSUE_TIME_DIGITS = 11;
@@ -79,188 +85,3 @@ export function ticketKey(id: string): string {
   return timed ? `${timed[1]}${sha256Hex(id).slice(0, 64 - ISSUE_TIME_DIGITS)}` : sha256Hex(id);
 }
 
-interface TicketRow {
-  id: string;
-  kind: string;
-  tgt_id: string | null;
-  parent_id: string | null;
-  account_id: number | null;
-  principal: string;
-  service: string | null;
-  created_at: number | string;
-  expires_at: number | string;
-  idle_expires_at: number | string;
-  data: string | null;
-}
-
-function toTicket(row: TicketRow): StoredTicket {
-  return {
-    key: row.id,
-    kind: row.kind as TicketKind,
-    tgtKey: row.tgt_id,
-    parentKey: row.parent_id,
-    accountId: row.account_id === null ? null : Number(row.account_id),
-    principal: row.principal,
-    service: row.service,
-    createdAt: Number(row.created_at),
-    expiresAt: Number(row.expires_at),
-    idleExpiresAt: Number(row.idle_expires_at),
-    data: row.data ? (JSON.parse(row.data) as Record<string, unknown>) : {},
-  };
-}
-
-const alive = (t: StoredTicket, now: number) => t.expiresAt > now && t.idleExpiresAt > now;
-
-function toRow(ticket: NewTicket): TicketRow {
-  return {
-    id: ticketKey(ticket.id),
-    kind: ticket.kind,
-    tgt_id: ticket.tgtKey,
-    parent_id: ticket.parentKey,
-    account_id: ticket.accountId,
-    principal: ticket.principal,
-    service: ticket.service,
-    created_at: ticket.createdAt,
-    expires_at: ticket.expiresAt,
-    // Never later than the hard expiry: the purge looks at this column alone (migration 005).
-    idle_expires_at: Math.min(ticket.idleExpiresAt, ticket.expiresAt),
-    data: JSON.stringify(ticket.data),
-  };
-}
-
-/** Puts each row with the caller that asked for its key; a key asked for twice goes to the first caller only. */
-function deal(keys: string[], rows: TicketRow[]): (TicketRow | null)[] {
-  const byKey = new Map(rows.map((row) => [row.id, row]));
-  return keys.map((key) => {
-    const row = byKey.get(key) ?? null;
-    byKey.delete(key);
-    return row;
-  });
-}
-
-/**
- * Tickets in one table, keyed by the SHA-256 of the id. Issuing, looking up
- * and consuming are group-committed (src/storage/statement-batcher.ts): the
- * calls of one event-loop turn share one statement, chunked under SQL
- * Server's 2,100-parameter limit. Each caller still gets its own answer
- * before it replies, and single use holds: one DELETE … RETURNING removes a
- * row once, and a key consumed twice in one statement goes to one caller.
- */
-export class KnexTicketRegistry implements TicketRegistry {
-  private readonly inserts = writeBatcher<TicketRow>(async (rows) => {
-    for (const chunk of chunks(rows, 150)) await this.db('tickets').insert(chunk);
-  });
-
-  private readonly lookups = new StatementBatcher<string, TicketRow | null>(async (keys) => {
-    const rows: TicketRow[] = [];
-    for (const chunk of chunks([...new Set(keys)], 500)) rows.push(...(await this.db<TicketRow>('tickets').whereIn('id', chunk)));
-    // A lookup does not use the row up: every caller asking for the key gets it.
-    const byKey = new Map(rows.map((row) => [row.id, row]));
-    return keys.map((key) => byKey.get(key) ?? null);
-  });
-
-  private readonly consumptions = new StatementBatcher<{ key: string; kinds: string }, TicketRow | null>(async (requests) => {
-    const results = new Map<(typeof requests)[number], TicketRow | null>();
-    const byKinds = new Map<string, typeof requests>();
-    for (const r of requests) {
-      const group = byKinds.get(r.kinds);
-      if (group) group.push(r);
-      else byKinds.set(r.kinds, [r]);
-    }
-    for (const [kinds, group] of byKinds) {
-      const keys = group.map((r) => r.key);
-      const rows: TicketRow[] = [];
-      for (const chunk of chunks([...new Set(keys)], 500)) {
-        rows.push(...(await deleteReturning<TicketRow>(this.db('tickets').whereIn('id', chunk).whereIn('kind', kinds.split(',')))));
-      }
-      deal(keys, rows).forEach((row, i) => results.set(group[i], row));
-    }
-    return requests.map((r) => results.get(r) ?? null);
-  });
-
-  constructor(private readonly db: Knex) {}
-
-  async add(ticket: NewTicket): Promise<void> {
-    await this.inserts.run(toRow(ticket));
-  }
-
-  async get(id: string, kind: TicketKind, now: number): Promise<StoredTicket | null> {
-    return this.getByKey(ticketKey(id), kind, now);
-  }
-
-  async getByKey(key: string, kind: TicketKind, now: number): Promise<StoredTicket | null> {
-    const row = await this.lookups.run(key);
-    if (!row) return null;
-    const ticket = toTicket(row);
-    return ticket.kind === kind && alive(ticket, now) ? ticket : null;
-  }
-
-  async consume(id: string, kinds: readonly TicketKind[], now: number): Promise<StoredTicket | null> {
-    // Deleted and returned by one statement: of several concurrent consumers only one gets the row.
-    // A ticket of another kind (a PGT handed to a validator) is left alone.
-    const row = await this.consumptions.run({ key: ticketKey(id), kinds: [...kinds].sort().join(',') });
-    if (!row) return null;
-    const ticket = toTicket(row);
-    return alive(ticket, now) ? ticket : null;
-  }
-
-  async touch(id: string, idleExpiresAt: number): Promise<void> {
-    await this.db('tickets')
-      .where({ id: ticketKey(id) })
-      .update({ idle_expires_at: this.db.raw('CASE WHEN expires_at < ? THEN expires_at ELSE ? END', [idleExpiresAt, idleExpiresAt]) });
-  }
-
-  async updateData(id: string, data: Record<string, unknown>): Promise<boolean> {
-    return affected(await this.db('tickets').where({ id: ticketKey(id) }).update({ data: JSON.stringify(data) })) === 1;
-  }
-
-  async deleteSession(tgtId: string): Promise<number> {
-    const key = ticketKey(tgtId);
-    return affected(await this.db('tickets').where({ id: key }).orWhere({ tgt_id: key }).del());
-  }
-
-  async deleteExpired(now: number, limit: number): Promise<{ count: number; expiredSessions: StoredTicket[] }> {
-    // idle_expires_at never passes expires_at (add, touch), so it alone finds every dead ticket, through one index.
-    const candidates = await this.db<TicketRow>('tickets')
-      .where('idle_expires_at', '<=', now)
-      .limit(limit)
-      .select('id');
-    let count = 0;
-    const expiredSessions: StoredTicket[] = [];
-    // Chunked to stay under SQL Server's 2100-parameter limit. The sessions reported are the
-    // rows this statement deleted, so instances purging at once never report one session twice.
-    for (let i = 0; i < candidates.length; i += 500) {
-      const deleted = await deleteReturning<TicketRow>(this.db('tickets').whereIn('id', candidates.slice(i, i + 500).map((r) => r.id)));
-      count += deleted.length;
-      expiredSessions.push(...deleted.filter((r) => r.kind === 'TGT').map(toTicket));
-    }
-    // Children of an expired session die with it.
-    for (const session of expiredSessions) count += affected(await this.db('tickets').where({ tgt_id: session.key }).del());
-    return { count, expiredSessions };
-  }
-
-  /** The live single sign-on sessions (TGTs) of one account, newest first. */
-  async sessionsOf(accountId: number, now: number): Promise<StoredTicket[]> {
-    const rows = await this.db<TicketRow>('tickets')
-      .where({ kind: 'TGT', account_id: accountId })
-      .andWhere('expires_at', '>', now)
-      .andWhere('idle_expires_at', '>', now)
-      .orderBy('created_at', 'desc')
-      .limit(100);
-    return rows.map(toTicket);
-  }
-
-  /** Like deleteSession, by stored key (an administrator ending someone's session never sees its id). */
-  async deleteSessionByKey(key: string): Promise<number> {
-    return affected(await this.db('tickets').where({ id: key }).orWhere({ tgt_id: key }).del());
-  }
-
-  async countActive(kind: TicketKind, now: number): Promise<number> {
-    const [row] = await this.db('tickets')
-      .where({ kind })
-      .andWhere('expires_at', '>', now)
-      .andWhere('idle_expires_at', '>', now)
-      .count<{ n: number | string }[]>({ n: '*' });
-    return Number(row?.n ?? 0);
-  }
-}

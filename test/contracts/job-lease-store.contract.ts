@@ -1,15 +1,12 @@
-import type { JobLeases } from '../../src/ops/job-leases';
+import type { JobLeaseStore } from '../../src/ops/job-leases';
 import { type StoreFactory, freshStores } from './store-database';
-
-/** What a job-lease store must offer (src/ops/job-leases.ts). */
-export type JobLeaseStoreContract = Pick<JobLeases, 'tryAcquire' | 'release' | 'holder'>;
 
 const TTL = 30_000;
 const T0 = 1_700_000_000_000;
 
 /** One holder per lease at a time, decided by the database whatever the number of instances. */
-export function jobLeaseStoreContract(name: string, factory: StoreFactory<JobLeaseStoreContract>): void {
-  describe(`JobLeases contract: ${name}`, () => {
+export function jobLeaseStoreContract(name: string, factory: StoreFactory<JobLeaseStore>): void {
+  describe(`JobLeaseStore contract: ${name}`, () => {
     const stores = freshStores(factory);
 
     it('gives a free lease to the first holder, refuses others until it expires, then hands it over', async () => {

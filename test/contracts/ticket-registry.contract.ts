@@ -155,6 +155,21 @@ export function ticketRegistryContract(name: string, factory: StoreFactory<Ticke
       expect(a.count + b.count).toBe(20);
     });
 
+    it("sessionsOf lists an account's live sessions newest first; deleteSessionByKey ends one with its tickets", async () => {
+      const { store, other } = stores();
+      const older = ticket('TGT');
+      const newer = ticket('TGT', undefined, { createdAt: T0 + 1 });
+      const idle = ticket('TGT', undefined, { idleExpiresAt: T0 + 10 });
+      const someoneElse = ticket('TGT', undefined, { accountId: 8 });
+      const st = ticket('ST', newer);
+      for (const t of [older, newer, idle, someoneElse, st]) await store.add(t);
+      expect((await other.sessionsOf(7, T0 + 10)).map((s) => s.key)).toEqual([ticketKey(newer.id), ticketKey(older.id)]);
+      expect(await other.deleteSessionByKey(ticketKey(newer.id))).toBe(2);
+      expect(await store.get(st.id, 'ST', T0)).toBeNull();
+      expect((await store.sessionsOf(7, T0 + 10)).map((s) => s.key)).toEqual([ticketKey(older.id)]);
+      expect(await store.deleteSessionByKey(ticketKey(newer.id))).toBe(0);
+    });
+
     it('countActive counts the live tickets of one kind at a moment', async () => {
       const { store } = stores();
       const tgt = ticket('TGT');

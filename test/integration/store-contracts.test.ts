@@ -1,15 +1,19 @@
-import { KnexServiceRegistry } from '../../src/cas/service-registry';
-import { JobLeases } from '../../src/ops/job-leases';
+import { CachingServiceRegistry } from '../../src/cas/service-registry';
+import { MeteredTicketRegistry } from '../../src/ops/metered-tickets';
 import { AuditLog } from '../../src/storage/audit-log';
 import { ClientThrottleStore } from '../../src/storage/client-throttle-store';
+import { KnexJobLeaseStore } from '../../src/storage/job-lease-store';
 import { LockoutStore } from '../../src/storage/lockout-store';
+import { KnexServiceStore } from '../../src/storage/service-store';
+import { KnexSingleLogoutStore } from '../../src/storage/single-logout-store';
+import { KnexTicketStore } from '../../src/storage/ticket-store';
 import { ManualClock } from '../../src/shared/clock';
-import { KnexTicketRegistry } from '../../src/tickets/registry';
 import { auditLogContract } from '../contracts/audit-log.contract';
 import { clientThrottleStoreContract } from '../contracts/client-throttle-store.contract';
 import { jobLeaseStoreContract } from '../contracts/job-lease-store.contract';
 import { lockoutStoreContract } from '../contracts/lockout-store.contract';
 import { serviceRegistryContract } from '../contracts/service-registry.contract';
+import { singleLogoutStoreContract } from '../contracts/single-logout-store.contract';
 import { knexStoreFactory } from '../contracts/store-database';
 import { ticketRegistryContract } from '../contracts/ticket-registry.contract';
 
@@ -21,9 +25,12 @@ import { ticketRegistryContract } from '../contracts/ticket-registry.contract';
  */
 lockoutStoreContract('knex', knexStoreFactory((knex) => new LockoutStore(knex)));
 clientThrottleStoreContract('knex', knexStoreFactory((knex) => new ClientThrottleStore(knex)));
-ticketRegistryContract('knex', knexStoreFactory((knex) => new KnexTicketRegistry(knex)));
+ticketRegistryContract('knex', knexStoreFactory((knex) => new KnexTicketStore(knex)));
+// The metrics decorator must keep whatever contract the store it wraps keeps.
+ticketRegistryContract('knex, metered', knexStoreFactory((knex) => new MeteredTicketRegistry(new KnexTicketStore(knex), () => undefined)));
 auditLogContract('knex', knexStoreFactory((knex) => new AuditLog(knex)));
-jobLeaseStoreContract('knex', knexStoreFactory((knex) => new JobLeases(knex)));
-// Without the snapshot cache, and with it (an instance's own writes refresh it at once).
-serviceRegistryContract('knex', knexStoreFactory((knex) => new KnexServiceRegistry(knex, new ManualClock(), 0)));
-serviceRegistryContract('knex, cached', knexStoreFactory((knex) => new KnexServiceRegistry(knex, new ManualClock(), 60)));
+jobLeaseStoreContract('knex', knexStoreFactory((knex) => new KnexJobLeaseStore(knex)));
+singleLogoutStoreContract('knex', knexStoreFactory((knex) => new KnexSingleLogoutStore(knex)));
+// The registry over the knex store, without the snapshot cache and with it (an instance's own writes refresh it at once).
+serviceRegistryContract('knex', knexStoreFactory((knex) => new CachingServiceRegistry(new KnexServiceStore(knex), new ManualClock(), 0)));
+serviceRegistryContract('knex, cached', knexStoreFactory((knex) => new CachingServiceRegistry(new KnexServiceStore(knex), new ManualClock(), 60)));

@@ -5,7 +5,7 @@ import knexFactory, { type Knex } from 'knex';
 import { MIGRATIONS } from '../../migrations';
 import { databaseSchema } from '../../src/config/schema';
 import { knexOptions } from '../../src/storage/db';
-import { KnexTicketRegistry } from '../../src/tickets/registry';
+import { KnexTicketStore } from '../../src/storage/ticket-store';
 
 const HOUR = 3_600_000;
 
@@ -71,7 +71,7 @@ describe('ticket storage (migration 005)', () => {
 
   it('group-commits the tickets of one event-loop turn, and still hands each consumed ticket to one caller only', async () => {
     for (const { migration } of MIGRATIONS) await migration.up(knex);
-    const registry = new KnexTicketRegistry(knex);
+    const registry = new KnexTicketStore(knex);
     const statements: string[] = [];
     knex.on('query', (q: { sql: string }) => statements.push(q.sql));
     const st = (n: number) => ({ id: `ST-${n}`, kind: 'ST' as const, tgtKey: 'tgt', parentKey: 'tgt', accountId: 1, principal: `user${n}`, service: 'https://app.example.org/', createdAt: 0, expiresAt: HOUR, idleExpiresAt: HOUR, data: { n } });
