@@ -19,6 +19,10 @@ export interface EdgeOutcomes {
 }
 export type EdgeStrategy = keyof EdgeOutcomes;
 
+/** What the strategies need: the login path (which holds the regulator) and the SPNEGO acceptor. */
+type PasswordLogin = Pick<LoginService, 'login'>;
+type Negotiate = Pick<NegotiateAuthenticator, 'challenge' | 'authenticate'>;
+
 /** Runs one way in's passport strategy on the request; the front door only formats the outcome. */
 export type EdgeAuthenticator = <S extends EdgeStrategy>(strategy: S, req: Request, res: Response) => Promise<EdgeOutcomes[S]>;
 
@@ -35,7 +39,7 @@ class PasswordStrategy extends Strategy {
     readonly name: Exclude<EdgeStrategy, 'negotiate'>,
     private readonly channel: string,
     private readonly read: CredentialReader,
-    private readonly loginService: LoginService,
+    private readonly loginService: PasswordLogin,
   ) {
     super();
   }
@@ -59,7 +63,7 @@ class PasswordStrategy extends Strategy {
 class NegotiateStrategy extends Strategy {
   readonly name = 'negotiate';
 
-  constructor(private readonly negotiate: NegotiateAuthenticator) {
+  constructor(private readonly negotiate: Negotiate) {
     super();
   }
 
@@ -81,7 +85,7 @@ class NegotiateStrategy extends Strategy {
 }
 
 /** The passport instance of the edge: one strategy per way in (negotiate only when a windows backend enables SPNEGO). */
-export function edgePassport(loginService: LoginService, negotiate?: NegotiateAuthenticator): InstanceType<typeof Passport> {
+export function edgePassport(loginService: PasswordLogin, negotiate?: Negotiate): InstanceType<typeof Passport> {
   const passport = new Passport();
   passport.use(new PasswordStrategy('form', 'login_form', readFormCredential, loginService));
   passport.use(new PasswordStrategy('rest', 'rest', readRestCredential, loginService));
