@@ -7,7 +7,7 @@ import { createBackends } from './authn/backends';
 import { type NegotiateAuthenticator, createNegotiateAuthenticator } from './authn/windows/spnego';
 import { BackendChain } from './authn/chain';
 import { LoginService } from './authn/login-service';
-import { type PasswordAuthenticator, createPasswordAuthenticator } from './http/passport';
+import { type EdgeAuthenticator, edgeAuthenticator, edgePassport } from './http/passport';
 import { PasswordHasher } from './authn/password-hasher';
 import { AccountRepository } from './storage/accounts-repo';
 import { AuditLog } from './storage/audit-log';
@@ -64,8 +64,8 @@ export interface Services {
   backends: AuthenticationBackend[];
   chain: BackendChain;
   loginService: LoginService;
-  /** Password sign-in through passport (form, REST tickets, API tokens all use it). */
-  authenticatePassword: PasswordAuthenticator;
+  /** Passport at the edge: one strategy per way in (form, REST tickets, API tokens, SPNEGO) reads the request. */
+  authenticate: EdgeAuthenticator;
   /** Integrated Windows sign-in (SPNEGO), present when a windows backend has `spnego: true`. */
   negotiate?: NegotiateAuthenticator;
   signer: TokenSigner;
@@ -132,6 +132,7 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
   const chain = new BackendChain(backends, accounts);
   const factors = new MfaStore(db.knex);
   const loginService = new LoginService({ chain, accounts, accountService, regulator, hasher, policy, audit, clock, logger, factors: { enrolledKinds: (id) => factors.kinds(id) } });
+  const negotiate = createNegotiateAuthenticator(backends, loginService, audit, clock, logger);
   const cas = new CasProtocol({ serviceStore: new KnexServiceStore(db.knex), singleLogoutStore: new KnexSingleLogoutStore(db.knex), config, clock, logger, tickets, accounts });
   if (options.beforeKeys) await options.beforeKeys(db.knex);
   const signer = new TokenSigner(await keys.getOrCreate('form-signing', clock.now()));
@@ -179,8 +180,8 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
     backends,
     chain,
     loginService,
-    authenticatePassword: createPasswordAuthenticator(loginService),
-    negotiate: createNegotiateAuthenticator(backends, loginService, audit, clock, logger),
+    authenticate: edgeAuthenticator(edgePassport(loginService, negotiate)),
+    negotiate,
     signer,
     metrics,
     regulator,

@@ -5,10 +5,9 @@ import type { AccountService } from '../accounts/account-service';
 import { assertPasswordSize } from '../accounts/account-service';
 import type { LoginResult } from '../authn/login-service';
 import { type LoginRefusal, refusalOf } from '../authn/refusals';
-import { NegotiateAuthenticator } from '../authn/windows/spnego';
+import type { NegotiateAuthenticator } from '../authn/windows/spnego';
 import type { Config } from '../config/schema';
-import type { PasswordAuthenticator } from '../http/passport';
-import { requestContext } from '../http/request-context';
+import type { EdgeAuthenticator } from '../http/passport';
 import { FORM_CONTENT_TYPE, Params, formParams, parseCookies, queryParams } from '../http/params';
 import type { AuditLog } from '../storage/audit-log';
 import type { NoticeStore } from '../storage/notice-store';
@@ -54,7 +53,8 @@ const MESSAGES = {
 export interface LoginRouteDeps {
   config: Config;
   clock: Clock;
-  authenticatePassword: PasswordAuthenticator;
+  /** Passport at the edge: the `form` and `negotiate` strategies read the request. */
+  authenticate: EdgeAuthenticator;
   accountService: AccountService;
   sessions: SessionService;
   signer: TokenSigner;
@@ -283,7 +283,7 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
       return;
     }
     if (deps.negotiate) {
-      await negotiateLogin(req, res, deps.negotiate, request);
+      await negotiateLogin(req, res, request);
       return;
     }
     renderLogin(req, res, 200, { service: request });
@@ -295,14 +295,13 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
    * cannot negotiate show the form); with a Negotiate token, the same login
    * path as a password. Failures fall back to the form without a new challenge.
    */
-  async function negotiateLogin(req: Request, res: Response, negotiate: NegotiateAuthenticator, request: ServiceRequest): Promise<void> {
-    const authorization = req.get('authorization');
-    if (!NegotiateAuthenticator.isNegotiate(authorization)) {
-      res.set('WWW-Authenticate', negotiate.challenge);
+  async function negotiateLogin(req: Request, res: Response, request: ServiceRequest): Promise<void> {
+    const outcome = await deps.authenticate('negotiate', req, res);
+    if (outcome.kind === 'challenge') {
+      res.set('WWW-Authenticate', outcome.challenge);
       renderLogin(req, res, 401, { service: request });
       return;
     }
-    const outcome = await negotiate.authenticate(authorization, requestContext(req, 'spnego'));
     if (outcome.kind === 'refused') {
       renderLogin(req, res, outcome.status, { service: request, notice: { kind: 'error', text: outcome.message } });
       return;
@@ -333,7 +332,7 @@ export function loginRoutes(deps: LoginRouteDeps): Router {
     assertPasswordSize(password);
     // Over-long names and control characters are refused (and audited) by the login service.
 
-    const result = await deps.authenticatePassword(req, res, { username, password }, requestContext(req, 'login_form'));
+    const result = await deps.authenticate('form', req, res);
     switch (result.status) {
       case 'success':
         if (result.passwordChange) {

@@ -5,6 +5,7 @@
  * and AD through the LDAP backend (UPN bind over LDAPS, StartTLS).
  * Kerberos settings are process-wide: all Samba/Kerberos tests live here.
  */
+import { Passport } from 'passport';
 import type { ConfigInput } from '../../src/config/schema';
 import { type TestContext, createTestContext, submitLogin } from '../support/test-app';
 import { adWindowsBackend, secretFile } from '../support/directory-config';
@@ -161,6 +162,18 @@ describe('SPNEGO (integrated Windows sign-in) on /cas/login', () => {
     // The SSO session now answers without another negotiation.
     const again = await agent.get('/cas/login');
     expect(again.status).toBe(200);
+  });
+
+  test("both the challenge and the token go through passport's negotiate strategy, which reads the header", async () => {
+    const authenticate = jest.spyOn(Passport.prototype, 'authenticate');
+    try {
+      expect((await ctx.agent().get('/cas/login')).status).toBe(401);
+      const res = await ctx.agent().get('/cas/login').set('Authorization', `Negotiate ${await negotiateToken(aliceCcache, ad.krb5Conf)}`);
+      expect(res.status).toBe(200);
+      expect(authenticate.mock.calls.map(([name]) => name)).toEqual(['negotiate', 'negotiate']);
+    } finally {
+      authenticate.mockRestore();
+    }
   });
 
   test.each([

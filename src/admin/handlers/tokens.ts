@@ -40,7 +40,7 @@ function refusal(result: LoginRefusal): Error {
 }
 
 export function tokenRoutes(deps: AdminDeps): ApiRoute[] {
-  const { authenticatePassword, sessions, accounts, audit, policy, clock } = deps.services;
+  const { authenticate, sessions, accounts, audit, policy, clock } = deps.services;
 
   /**
    * A live single sign-on session (TGT) vouches for its account as a password
@@ -80,7 +80,7 @@ export function tokenRoutes(deps: AdminDeps): ApiRoute[] {
       async handle({ req, body }) {
         const context = requestContext(req, 'api_token');
         if (body.ticketGrantingTicket !== undefined) return exchangeTicketGrantingTicket(body.ticketGrantingTicket, context);
-        const result = await authenticatePassword(req, req.res!, { username: body.username ?? '', password: body.password ?? '' }, context);
+        const result = await authenticate('api_token', req, req.res!);
         if (result.status !== 'success') {
           if (result.status === 'invalid') req.res?.set('WWW-Authenticate', wwwAuthenticate());
           throw refusal(result);
