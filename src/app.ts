@@ -18,7 +18,8 @@ import { ConsoleStats } from './storage/console-stats';
 import { WebUi } from './web/ui';
 import { errorPage } from './web/views';
 import { requestLogger } from './ops/request-log';
-import { opsRoutes } from './ops/health';
+import { type HealthDeps, opsRoutes } from './ops/health';
+import { KnexHealthStore } from './storage/heartbeat';
 
 /** /metrics on the main HTTPS port needs an administrator's API token (Bearer), as /api/v1 does. */
 function metricsGuard(services: Services, admin: AdminDeps): (req: Request, res: Response) => Promise<void> {
@@ -38,6 +39,11 @@ function metricsGuard(services: Services, admin: AdminDeps): (req: Request, res:
  * and the server wraps it in HTTPS. Routers are added in one list; errors are
  * rendered in one place at the end.
  */
+/** What readiness and metrics use (the main port's routes here, the ops port's in src/server.ts). */
+export function healthDeps(services: Services): HealthDeps {
+  return { store: new KnexHealthStore(services.db.knex), instanceId: services.instanceId, backends: services.backends, metrics: services.metrics };
+}
+
 export function createApp(services: Services): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -58,7 +64,7 @@ export function createApp(services: Services): Express {
   const admin = adminDeps(services);
   // Without a separate ops port, health and metrics share the main port (summary answers only; metrics for administrators).
   if (services.config.ops.port === undefined) {
-    app.use(opsRoutes(services, { detailed: false, metrics: services.config.ops.metrics, authorizeMetrics: metricsGuard(services, admin) }));
+    app.use(opsRoutes(healthDeps(services), { detailed: false, metrics: services.config.ops.metrics, authorizeMetrics: metricsGuard(services, admin) }));
   }
   app.use(
     securityHeaders({

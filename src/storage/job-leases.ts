@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { affected, isUniqueViolation } from '../storage/db';
+import { affected, isUniqueViolation } from './db';
+import type { LeaseStore } from '../ops/housekeeping';
 
 /**
  * Named leases in the shared database, so a background job that every
@@ -7,7 +8,7 @@ import { affected, isUniqueViolation } from '../storage/db';
  * conditional UPDATE (or the INSERT of its first row): the database decides
  * the winner, whatever the number of instances.
  */
-export class JobLeases {
+export class JobLeases implements LeaseStore {
   constructor(private readonly db: Knex) {}
 
   /**
