@@ -40,7 +40,7 @@ export function csvCell(value: unknown): string {
 
 export function auditPages(deps: ConsoleDeps): Router {
   const router = Router();
-  const { audit } = deps.services;
+  const { audit } = deps;
 
   router.get('/admin/audit', async (req, res) => {
     const page = consolePage(deps, req, res, 'audit');
