@@ -281,6 +281,29 @@ describe('admin console', () => {
     expect(expired.headers.location).toBe(`/cas/login?service=${encodeURIComponent('/admin/session?next=%2Fadmin%2Faudit')}`);
   });
 
+  it('filters the audit log by event names in the page\'s language, sending the event code', async () => {
+    const admin = await consoleLogin(ctx, 'root', 'Granite-Osprey-71');
+    await post(admin, '/admin/services', { name: 'intranet', serviceUrl: 'https://intranet.example.org/', enabled: 'true' }, '/admin/services/new');
+    const optionsOf = (page: string) => Object.fromEntries([.../<select id="event" name="event"[^>]*>(.*?)<\/select>/s.exec(page)![1].matchAll(/<option value="([^"]*)"[^>]*>([^<]*)<\/option>/g)].map((m) => [m[1], m[2]]));
+
+    const english = optionsOf((await admin.get('/admin/audit')).text);
+    expect(english).toMatchObject({ '': 'Any', login: 'Sign-in', account_locked: 'Account locked', service_created: 'Service registered' });
+    // Every choice reads as a name, not as the code it sends.
+    for (const [code, name] of Object.entries(english)) if (code !== '') expect(name).not.toBe(code);
+    const japanese = optionsOf((await admin.get('/admin/audit').set('Accept-Language', 'ja')).text);
+    expect(japanese).toMatchObject({ '': 'すべて', login: 'サインイン', account_locked: 'アカウントロック', service_created: 'サービス登録' });
+    expect(Object.keys(japanese).sort()).toEqual(Object.keys(english).sort());
+
+    const filtered = await admin.get('/admin/audit?event=service_created');
+    expect(filtered.text).toContain('1 events, newest first');
+    expect(filtered.text).toContain('<option value="service_created" selected>Service registered</option>');
+    expect(filtered.text).toContain('<td>Service registered</td>');
+    // A code the console has no name for (an old link) stays the selected filter.
+    const unnamed = await admin.get('/admin/audit?event=some_future_event');
+    expect(unnamed.text).toContain('0 events, newest first');
+    expect(unnamed.text).toContain('<option value="some_future_event" selected>some_future_event</option>');
+  });
+
   it('shows console pages in Japanese', async () => {
     const admin = await consoleLogin(ctx, 'root', 'Granite-Osprey-71');
     const page = await admin.get('/admin/accounts').set('Accept-Language', 'ja');
