@@ -9,17 +9,12 @@ import type { Metrics } from './metrics';
 
 export const HOUSEKEEPING_JOB = 'housekeeping';
 
-/** Named leases shared by every instance (src/storage/job-leases.ts). */
-export interface LeaseStore {
-  /** Takes or renews `name` for `holder` until `now + ttlMs`; false when another holder has it. */
-  tryAcquire(name: string, holder: string, now: number, ttlMs: number): Promise<boolean>;
-}
-
 /** What housekeeping uses; the composition root passes its services, which have all of it. */
 export interface HousekeepingDeps {
   config: { tickets: Pick<Config['tickets'], 'purgeIntervalSeconds'>; ops: { clientThrottle: Pick<Config['ops']['clientThrottle'], 'windowSeconds'> } };
   clock: Clock;
-  leases: LeaseStore;
+  /** The job leases shared by every instance: false when another holder has `name`. */
+  leases: { tryAcquire(name: string, holder: string, now: number, ttlMs: number): Promise<boolean> };
   metrics: Pick<Metrics, 'jobRun'>;
   logger: Pick<Logger, 'info'>;
   policy: Pick<LivePolicySource, 'get'>;

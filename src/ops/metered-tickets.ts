@@ -1,15 +1,17 @@
-import type { NewTicket, TicketRegistry } from '../tickets/registry';
+import type { Knex } from 'knex';
+import { KnexTicketRegistry, type NewTicket } from '../tickets/registry';
 
-/**
- * The ticket registry, counting every ticket issued (whichever code path
- * issues it): `add` is wrapped on the registry itself, so every other method
- * and the registry's type stay as they are.
- */
-export function meteredTickets<R extends Pick<TicketRegistry, 'add'>>(registry: R, onIssued: (kind: NewTicket['kind']) => void): R {
-  const add = registry.add.bind(registry);
-  registry.add = async (ticket: NewTicket) => {
-    await add(ticket);
-    onIssued(ticket.kind);
-  };
-  return registry;
+/** The ticket registry, counting every ticket issued (whichever code path issues it). */
+export class MeteredTicketRegistry extends KnexTicketRegistry {
+  constructor(
+    db: Knex,
+    private readonly onIssued: (kind: NewTicket['kind']) => void,
+  ) {
+    super(db);
+  }
+
+  override async add(ticket: NewTicket): Promise<void> {
+    await super.add(ticket);
+    this.onIssued(ticket.kind);
+  }
 }

@@ -4,7 +4,7 @@ import { VERSION } from '../shared/version';
 
 /**
  * What the CAS protocol code reports. Ticket issuing is counted by the ticket
- * registry itself (see src/ops/metered-tickets.ts); validation outcomes and timing
+ * registry itself (see MeteredTicketRegistry); validation outcomes and timing
  * are known only to the validation endpoints, which call `ticketValidated`.
  */
 export interface CasMetrics {

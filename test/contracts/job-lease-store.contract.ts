@@ -1,7 +1,7 @@
-import type { JobLeases } from '../../src/storage/job-leases';
+import type { JobLeases } from '../../src/ops/job-leases';
 import { type StoreFactory, freshStores } from './store-database';
 
-/** What a job-lease store must offer (src/storage/job-leases.ts). */
+/** What a job-lease store must offer (src/ops/job-leases.ts). */
 export type JobLeaseStoreContract = Pick<JobLeases, 'tryAcquire' | 'release' | 'holder'>;
 
 const TTL = 30_000;

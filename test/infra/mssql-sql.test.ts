@@ -9,7 +9,7 @@ import { LockoutStore } from '../../src/storage/lockout-store';
 import { KnexTicketRegistry } from '../../src/tickets/registry';
 import { ClientThrottleStore } from '../../src/storage/client-throttle-store';
 import { MfaStore } from '../../src/storage/mfa-store';
-import { JobLeases } from '../../src/storage/job-leases';
+import { JobLeases } from '../../src/ops/job-leases';
 import { SingleLogoutStore } from '../../src/cas/single-logout-store';
 import { KnexServiceRegistry } from '../../src/cas/service-registry';
 import { ApiTokenService } from '../../src/admin/api-tokens';

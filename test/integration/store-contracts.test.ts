@@ -1,5 +1,5 @@
 import { KnexServiceRegistry } from '../../src/cas/service-registry';
-import { JobLeases } from '../../src/storage/job-leases';
+import { JobLeases } from '../../src/ops/job-leases';
 import { AuditLog } from '../../src/storage/audit-log';
 import { ClientThrottleStore } from '../../src/storage/client-throttle-store';
 import { LockoutStore } from '../../src/storage/lockout-store';

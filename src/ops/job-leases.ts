@@ -1,6 +1,5 @@
 import type { Knex } from 'knex';
-import { affected, isUniqueViolation } from './db';
-import type { LeaseStore } from '../ops/housekeeping';
+import { affected, isUniqueViolation } from '../storage/db';
 
 /**
  * Named leases in the shared database, so a background job that every
@@ -8,7 +7,7 @@ import type { LeaseStore } from '../ops/housekeeping';
  * conditional UPDATE (or the INSERT of its first row): the database decides
  * the winner, whatever the number of instances.
  */
-export class JobLeases implements LeaseStore {
+export class JobLeases {
   constructor(private readonly db: Knex) {}
 
   /**
