@@ -14,11 +14,15 @@ import type { AdminDeps } from './admin/handlers/context';
 import { HttpError } from './shared/errors';
 import { ConsoleAuth } from './console/session';
 import { consoleRoutes } from './console/routes';
+import type { ConsoleDeps } from './console/context';
+import { listAccounts } from './admin/account-views';
+import { serviceAudit } from './admin/handlers/services';
 import { ConsoleStats } from './storage/console-stats';
 import { WebUi } from './web/ui';
 import { errorPage } from './web/views';
 import { requestLogger } from './ops/request-log';
-import { opsRoutes } from './ops/health';
+import { type HealthDeps, opsRoutes } from './ops/health';
+import { KnexHealthStore } from './storage/heartbeat';
 
 /** /metrics on the main HTTPS port needs an administrator's API token (Bearer), as /api/v1 does. */
 function metricsGuard(services: Services, admin: AdminDeps): (req: Request, res: Response) => Promise<void> {
@@ -38,6 +42,32 @@ function metricsGuard(services: Services, admin: AdminDeps): (req: Request, res:
  * and the server wraps it in HTTPS. Routers are added in one list; errors are
  * rendered in one place at the end.
  */
+/** What readiness and metrics use (the main port's routes here, the ops port's in src/server.ts). */
+export function healthDeps(services: Services): HealthDeps {
+  return { store: new KnexHealthStore(services.db.knex), instanceId: services.instanceId, backends: services.backends, metrics: services.metrics };
+}
+
+/** What the admin console uses: the services the REST API calls, one by one. */
+function consoleDeps(services: Services, web: Pick<ConsoleDeps, 'tokens' | 'ui' | 'auth'>): ConsoleDeps {
+  return {
+    ...web,
+    clock: services.clock,
+    policy: services.policy,
+    accountService: services.accountService,
+    listAccounts: (filter, now) => listAccounts(services.db.knex, filter, now),
+    accounts: services.accounts,
+    regulator: services.regulator,
+    audit: services.audit,
+    tickets: services.tickets,
+    servicePort: services.servicePort,
+    serviceRegistry: services.serviceRegistry,
+    recordServiceEvent: serviceAudit(services),
+    loginService: services.loginService,
+    mfa: services.mfa,
+    stats: new ConsoleStats(services.db.knex),
+  };
+}
+
 export function createApp(services: Services): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -58,7 +88,7 @@ export function createApp(services: Services): Express {
   const admin = adminDeps(services);
   // Without a separate ops port, health and metrics share the main port (summary answers only; metrics for administrators).
   if (services.config.ops.port === undefined) {
-    app.use(opsRoutes(services, { detailed: false, metrics: services.config.ops.metrics, authorizeMetrics: metricsGuard(services, admin) }));
+    app.use(opsRoutes(healthDeps(services), { detailed: false, metrics: services.config.ops.metrics, authorizeMetrics: metricsGuard(services, admin) }));
   }
   app.use(
     securityHeaders({
@@ -102,14 +132,20 @@ export function createApp(services: Services): Express {
     listFactors: (id) => services.mfa.list(id),
     page: (req) => ui.page(req, '/cas/login'),
   });
-  const consoleAuth = new ConsoleAuth({ ...services, publicUrl: services.config.server.publicUrl });
+  const consoleAuth = new ConsoleAuth({
+    publicUrl: services.config.server.publicUrl,
+    signer: services.signer,
+    clock: services.clock,
+    sessions: services.sessions,
+    accountService: services.accountService,
+  });
   app.use(ui.routes());
   app.use(browserLibraryRoute());
   // The console signs in through the login like an application; its callback is allowed without registration.
   app.use(loginRoutes({ ...services, services: consoleAuth.servicePort(services.servicePort), ui, secondFactor, webauthn }));
   app.use(casValidationRoutes(services), restTicketRoutes(services));
   app.use(API_PREFIX, adminRouter(services, admin));
-  app.use(consoleRoutes({ services, tokens: admin.tokens, ui, auth: consoleAuth, stats: new ConsoleStats(services.db.knex) }));
+  app.use(consoleRoutes(consoleDeps(services, { tokens: admin.tokens, ui, auth: consoleAuth })));
 
   app.use((req, res) => {
     if (req.path.startsWith('/api/')) {

@@ -1,6 +1,6 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { createApp } from './app';
+import { createApp, healthDeps } from './app';
 import type { LoadedConfig } from './config/load';
 import { type Services, buildServices } from './services';
 import { migrateToLatest, openDatabase } from './storage/db';
@@ -123,7 +123,7 @@ export async function startServer(loaded: LoadedConfig, options: StartOptions = 
     applyConnectionLimits(server, limits, (address) => trustsProxy(address, 0), () => metrics.connectionRefused());
     await listen(server, loaded.config.server.port, loaded.config.server.host);
     const opsConfig = loaded.config.ops;
-    const ops = opsConfig.port === undefined ? undefined : await startOpsServer(services, opsConfig.host, opsConfig.port, opsConfig.metrics);
+    const ops = opsConfig.port === undefined ? undefined : await startOpsServer({ ...healthDeps(services), logger: services.logger }, opsConfig.host, opsConfig.port, opsConfig.metrics);
     // Only now that the service answers: a start that failed earlier (port taken, certificate missing) must not use up the one-time password.
     const bootstrap = await services.accountService.ensureBootstrapAdministrator();
     const neverSignedIn = (await services.accountService.administratorsNeverSignedIn()).filter((name) => name !== bootstrap?.username);

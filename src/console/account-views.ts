@@ -7,7 +7,7 @@ import type { accountListQuery } from '../admin/schemas';
 import type { AuditRecord } from '../storage/audit-log';
 import type { Account } from '../accounts/account';
 import type { StoredTicket } from '../tickets/registry';
-import { html } from '../web/html';
+import { type SafeHtml, html } from '../web/html';
 import type { Translator } from '../web/i18n';
 import { type ConsolePage, type FieldErrors, checkbox, consoleLayout, csrfField, field, pager, selectField, time, vocabulary } from './views';
 
@@ -81,6 +81,38 @@ ${pager(page, filters, '/admin/accounts', query.offset ?? 0, query.limit ?? 25, 
   );
 }
 
+/** The password form (internal accounts only). */
+function passwordSection(page: ConsolePage, account: Account, errors: FieldErrors, minLength: number): SafeHtml {
+  const { t } = page.tr;
+  return html`<section aria-labelledby="password-heading"><h2 id="password-heading">${t('console.accounts.setPassword')}</h2>
+<form method="post" action="/admin/accounts/${account.id}/password" novalidate>
+${csrfField(page)}
+${field('password', t('password.new'), { type: 'password', autocomplete: 'new-password', hint: t('password.rules', { min: minLength }), errors: errors.password })}
+${checkbox('mustChangePassword', t('console.account.mustChange'), true)}
+<button type="submit">${t('console.accounts.setPassword')}</button>
+</form></section>`;
+}
+
+/** The account's sign-on sessions, each with a button to end it. */
+function sessionsSection(page: ConsolePage, account: Account, sessions: StoredTicket[]): SafeHtml {
+  const { t } = page.tr;
+  return html`<section aria-labelledby="sessions-heading"><h2 id="sessions-heading">${t('console.accounts.sessions')}</h2>
+${sessions.length === 0 ? html`<p>${t('console.none')}</p>` : html`<table><thead><tr><th scope="col">${t('console.accounts.signedIn')}</th><th scope="col">${t('console.accounts.expires')}</th><th scope="col">${t('console.accounts.backend')}</th><th scope="col"><span class="visually-hidden">${t('console.accounts.endSession')}</span></th></tr></thead><tbody>${sessions.map(
+      (session) =>
+        html`<tr><td>${time(session.createdAt)}</td><td>${time(Math.min(session.expiresAt, session.idleExpiresAt))}</td><td>${vocabulary(page.tr, 'source', typeof session.data.backend === 'string' ? session.data.backend : null)}</td><td><form method="post" action="/admin/accounts/${account.id}/sessions">${csrfField(page)}<input type="hidden" name="session" value="${session.key}"><button type="submit">${t('console.accounts.endSession')}</button></form></td></tr>`,
+    )}</tbody></table>`}</section>`;
+}
+
+/** The account's latest audit events, with a link to all of them. */
+function eventsSection(page: ConsolePage, account: Account, events: AuditRecord[]): SafeHtml {
+  const { t } = page.tr;
+  return html`<section aria-labelledby="audit-heading"><h2 id="audit-heading">${t('console.accounts.recentEvents')}</h2>
+${events.length === 0 ? html`<p>${t('console.none')}</p>` : html`<table><thead><tr><th scope="col">${t('console.audit.time')}</th><th scope="col">${t('console.audit.event')}</th><th scope="col">${t('console.audit.outcome')}</th><th scope="col">${t('console.audit.actor')}</th></tr></thead><tbody>${events.map(
+      (e) => html`<tr><td>${time(e.at)}</td><td>${vocabulary(page.tr, 'event', e.event)}</td><td>${t(`console.outcome.${e.outcome}`)}</td><td>${e.actor ?? ''}</td></tr>`,
+    )}</tbody></table>`}
+<p><a href="/admin/audit?username=${encodeURIComponent(account.username)}">${t('console.accounts.allEvents')}</a></p></section>`;
+}
+
 export function accountDetail(
   page: ConsolePage,
   account: Account,
@@ -93,7 +125,6 @@ export function accountDetail(
 ): string {
   const { t } = page.tr;
   const v = values ?? { displayName: account.displayName ?? '', email: account.email ?? '', description: account.description ?? '', role: account.role, enabled: String(account.enabled) };
-  const internal = account.source === 'internal';
   return consoleLayout(
     page,
     t('console.accounts.accountTitle', { username: account.username }),
@@ -116,23 +147,9 @@ ${checkbox('enabled', t('console.account.enabled'), v.enabled === 'true')}
 <p class="hint">${t('console.accounts.adminRules', { max: limits.maxAdministrators })}</p>
 <button type="submit">${t('console.save')}</button>
 </form></section>
-${internal ? html`<section aria-labelledby="password-heading"><h2 id="password-heading">${t('console.accounts.setPassword')}</h2>
-<form method="post" action="/admin/accounts/${account.id}/password" novalidate>
-${csrfField(page)}
-${field('password', t('password.new'), { type: 'password', autocomplete: 'new-password', hint: t('password.rules', { min: limits.minLength }), errors: errors.password })}
-${checkbox('mustChangePassword', t('console.account.mustChange'), true)}
-<button type="submit">${t('console.accounts.setPassword')}</button>
-</form></section>` : null}
-<section aria-labelledby="sessions-heading"><h2 id="sessions-heading">${t('console.accounts.sessions')}</h2>
-${sessions.length === 0 ? html`<p>${t('console.none')}</p>` : html`<table><thead><tr><th scope="col">${t('console.accounts.signedIn')}</th><th scope="col">${t('console.accounts.expires')}</th><th scope="col">${t('console.accounts.backend')}</th><th scope="col"><span class="visually-hidden">${t('console.accounts.endSession')}</span></th></tr></thead><tbody>${sessions.map(
-      (session) =>
-        html`<tr><td>${time(session.createdAt)}</td><td>${time(Math.min(session.expiresAt, session.idleExpiresAt))}</td><td>${vocabulary(page.tr, 'source', typeof session.data.backend === 'string' ? session.data.backend : null)}</td><td><form method="post" action="/admin/accounts/${account.id}/sessions">${csrfField(page)}<input type="hidden" name="session" value="${session.key}"><button type="submit">${t('console.accounts.endSession')}</button></form></td></tr>`,
-    )}</tbody></table>`}</section>
-<section aria-labelledby="audit-heading"><h2 id="audit-heading">${t('console.accounts.recentEvents')}</h2>
-${events.length === 0 ? html`<p>${t('console.none')}</p>` : html`<table><thead><tr><th scope="col">${t('console.audit.time')}</th><th scope="col">${t('console.audit.event')}</th><th scope="col">${t('console.audit.outcome')}</th><th scope="col">${t('console.audit.actor')}</th></tr></thead><tbody>${events.map(
-      (e) => html`<tr><td>${time(e.at)}</td><td>${vocabulary(page.tr, 'event', e.event)}</td><td>${t(`console.outcome.${e.outcome}`)}</td><td>${e.actor ?? ''}</td></tr>`,
-    )}</tbody></table>`}
-<p><a href="/admin/audit?username=${encodeURIComponent(account.username)}">${t('console.accounts.allEvents')}</a></p></section>
+${account.source === 'internal' ? passwordSection(page, account, errors, limits.minLength) : null}
+${sessionsSection(page, account, sessions)}
+${eventsSection(page, account, events)}
 <section aria-labelledby="delete-heading"><h2 id="delete-heading">${t('console.accounts.delete')}</h2>
 <form method="post" action="/admin/accounts/${account.id}/delete">
 ${csrfField(page)}

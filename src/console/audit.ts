@@ -2,7 +2,8 @@ import { type Request, Router } from 'express';
 import type { AuditQuery, AuditRecord } from '../storage/audit-log';
 import { html } from '../web/html';
 import { type ConsoleDeps, consolePage } from './context';
-import { type ConsolePage, consoleLayout, field, pager, time, vocabulary } from './views';
+import type { Translator } from '../web/i18n';
+import { type ConsolePage, NAMED_EVENTS, consoleLayout, field, pager, selectField, time, vocabulary } from './views';
 
 const PAGE_SIZE = 50;
 /** The CSV export's bound: a bigger trail is exported a time range at a time. */
@@ -31,6 +32,17 @@ function filtersOf(req: Request): { raw: URLSearchParams; query: AuditQuery } {
   };
 }
 
+/**
+ * The event filter's choices: every named event by its name in the page's
+ * language (the value is the code the audit log stores), sorted by name; a
+ * code without a name that arrives in the query stays selectable as itself.
+ */
+function eventOptions(tr: Translator, selected: string | null): [string, string][] {
+  const named = NAMED_EVENTS.map((code): [string, string] => [code, vocabulary(tr, 'event', code)]).sort(([, a], [, b]) => a.localeCompare(b, tr.lang));
+  const unnamed: [string, string][] = selected && !NAMED_EVENTS.includes(selected) ? [[selected, selected]] : [];
+  return [['', tr.t('console.any')], ...named, ...unnamed];
+}
+
 /** A CSV cell: quoted, and a leading formula character neutralised so spreadsheets do not run it. */
 export function csvCell(value: unknown): string {
   let text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
@@ -40,7 +52,7 @@ export function csvCell(value: unknown): string {
 
 export function auditPages(deps: ConsoleDeps): Router {
   const router = Router();
-  const { audit } = deps.services;
+  const { audit } = deps;
 
   router.get('/admin/audit', async (req, res) => {
     const page = consolePage(deps, req, res, 'audit');
@@ -66,7 +78,7 @@ export function auditPages(deps: ConsoleDeps): Router {
       t('console.audit.title'),
       html`<form method="get" action="/admin/audit" class="filters" role="search">
 ${field('username', t('console.account.username'), { value: raw.get('username') })}
-${field('event', t('console.audit.event'), { value: raw.get('event'), hint: t('console.audit.eventHint') })}
+${selectField('event', t('console.audit.event'), eventOptions(page.tr, raw.get('event')), raw.get('event') ?? '')}
 ${field('from', t('console.audit.from'), { type: 'datetime-local', value: raw.get('from') })}
 ${field('to', t('console.audit.to'), { type: 'datetime-local', value: raw.get('to') })}
 <button type="submit">${t('console.filter')}</button>

@@ -1,9 +1,20 @@
 import express, { type Request, type Response } from 'express';
+import type { AccountListFilter, listAccounts } from '../admin/account-views';
 import type { ApiTokenService } from '../admin/api-tokens';
-import type { Actor } from '../accounts/account-service';
+import type { serviceAudit } from '../admin/handlers/services';
+import type { Actor, AccountService } from '../accounts/account-service';
+import type { LoginService } from '../authn/login-service';
+import type { ServiceRegistry } from '../cas/service-registry';
+import type { LivePolicySource } from '../config/live-policy';
 import { type Params, formParams } from '../http/params';
-import type { Services } from '../services';
+import type { MfaService } from '../mfa/mfa-service';
+import type { LoginRegulator } from '../policy/regulator';
+import type { Clock } from '../shared/clock';
+import type { AccountRepository } from '../storage/accounts-repo';
+import type { AuditLog } from '../storage/audit-log';
 import type { ConsoleStats } from '../storage/console-stats';
+import type { StoredTicket, TicketKind } from '../tickets/registry';
+import type { ServicePort } from '../web/service-port';
 import { type Notice, errorPage } from '../web/views';
 import type { MessageKey } from '../web/i18n';
 import type { WebUi } from '../web/ui';
@@ -12,11 +23,37 @@ import type { ConsolePage, FieldErrors, Section } from './views';
 import type { z } from 'zod';
 import type { Translator } from '../web/i18n';
 
-/** What the console's pages use: the same services as the REST API, nothing of their own but HTML. */
+/**
+ * What the console's pages use: the same services as the REST API, nothing
+ * of their own but HTML. Built in the composition root (src/app.ts).
+ */
 export interface ConsoleDeps {
-  services: Services;
+  clock: Clock;
+  policy: Pick<LivePolicySource, 'get' | 'sources'>;
+  accountService: Pick<AccountService, 'get' | 'create' | 'update' | 'setPassword' | 'unlock' | 'delete'>;
+  /** The API's account list (filters, lock state of each name). */
+  listAccounts: (filter: AccountListFilter, now: number) => ReturnType<typeof listAccounts>;
+  /** Legacy password hashes still waiting for a sign-in (dashboard). */
+  accounts: Pick<AccountRepository, 'countLegacyHashes'>;
+  /** The lockout regulator's view of an account's counter. */
+  regulator: Pick<LoginRegulator, 'view'>;
+  audit: Pick<AuditLog, 'query' | 'append'>;
+  /** Single sign-on sessions: listed and ended per account, counted on the dashboard. */
+  tickets: {
+    sessionsOf(accountId: number, now: number): Promise<StoredTicket[]>;
+    deleteSessionByKey(key: string): Promise<number>;
+    countActive(kind: TicketKind, now: number): Promise<number>;
+  };
+  /** An ended session is reported to its services (single logout). */
+  servicePort: Pick<ServicePort, 'sessionEnded'>;
+  serviceRegistry: Pick<ServiceRegistry, 'list' | 'get' | 'create' | 'update' | 'delete' | 'match'>;
+  /** Audits a change to the registry as the API does (src/admin/handlers/services.ts). */
+  recordServiceEvent: ReturnType<typeof serviceAudit>;
+  /** Re-authentication checks the administrator's password and second factor through the regulator. */
+  loginService: Pick<LoginService, 'confirmPassword' | 'login'>;
+  mfa: Pick<MfaService, 'enrolledKinds' | 'verify'>;
   /** The API's token service: disabling an account or resetting its password revokes its tokens there too. */
-  tokens: ApiTokenService;
+  tokens: Pick<ApiTokenService, 'revokeAllFor'>;
   ui: WebUi;
   auth: ConsoleAuth;
   stats: ConsoleStats;

@@ -45,7 +45,7 @@ ${hours.map((h, i) => {
 
 export function dashboardPage(deps: ConsoleDeps): RequestHandler {
   const { stats } = deps;
-  const { clock, accounts, tickets } = deps.services;
+  const { clock, accounts, tickets } = deps;
   return async (req, res) => {
     const page = consolePage(deps, req, res, 'dashboard');
     const { t } = page.tr;

@@ -15,7 +15,7 @@
  * page layout), src/http/params, src/shared. Nothing imports src/console but
  * the composition root (src/app.ts).
  */
-import { Router } from 'express';
+import { type RequestHandler, Router } from 'express';
 import { policyWithSources } from '../admin/handlers/system';
 import { parseCookies } from '../http/params';
 import { html } from '../web/html';
@@ -28,23 +28,17 @@ import { servicePages } from './services';
 import { CONSOLE_CALLBACK_PATH, CONSOLE_COOKIE, CONSOLE_COOKIE_ATTRIBUTES, consolePath } from './session';
 import { consoleLayout } from './views';
 
-export function consoleRoutes(deps: ConsoleDeps): Router {
-  const router = Router();
-  const { auth, ui } = deps;
-
-  // `/`: the console for a signed-in administrator, otherwise the login page.
-  router.get('/', async (req, res) => {
+/** `/`: the console for a signed-in administrator, otherwise the login page. */
+function rootRedirect({ auth }: ConsoleDeps): RequestHandler {
+  return async (req, res) => {
     const { user } = parseCookies(req.get('cookie')).has(CONSOLE_COOKIE) ? await auth.current(req) : { user: null };
     res.redirect(303, user ? '/admin' : '/cas/login');
-  });
+  };
+}
 
-  router.use('/admin', (_req, res, next) => {
-    res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
-    next();
-  });
-
-  // Back from /cas/login with the hand-off token: set the console cookie and go where the administrator was going.
-  router.get(CONSOLE_CALLBACK_PATH, async (req, res) => {
+/** Back from /cas/login with the hand-off token: set the console cookie and go where the administrator was going. */
+function signInCallback({ auth }: ConsoleDeps): RequestHandler {
+  return async (req, res) => {
     const params = new URLSearchParams(req.originalUrl.split('?')[1] ?? '');
     const established = await auth.establish(params.get('ticket') ?? undefined);
     const next = consolePath(params.get('next') ?? undefined);
@@ -54,10 +48,12 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
     }
     res.append('Set-Cookie', `${CONSOLE_COOKIE}=${established.cookie}; ${CONSOLE_COOKIE_ATTRIBUTES}`);
     res.redirect(303, next);
-  });
+  };
+}
 
-  // Everything else under /admin: administrators only.
-  router.use('/admin', async (req, res, next) => {
+/** Everything else under /admin: administrators only. */
+function administratorsOnly({ auth, ui }: ConsoleDeps): RequestHandler {
+  return async (req, res, next) => {
     const { user, signedInAs } = await auth.current(req);
     if (user) {
       res.locals.consoleUser = user;
@@ -71,15 +67,15 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
     }
     // A form POST without a session cannot be replayed after sign-in: come back to the page instead.
     res.redirect(303, auth.loginUrl(req.method === 'GET' ? consolePath(req.originalUrl) : consolePath(req.baseUrl + req.path.replace(/\/(delete|unlock|password)$/, '').replace(/^\/admin\/reauthenticate$/, '/admin'))));
-  });
+  };
+}
 
-  router.get('/admin', dashboardPage(deps));
-  router.use(accountPages(deps), servicePages(deps), auditPages(deps));
-
-  router.get('/admin/policy', (req, res) => {
+/** GET /admin/policy: the live policy and where each value comes from. */
+function policyPage(deps: ConsoleDeps): RequestHandler {
+  return (req, res) => {
     const page = consolePage(deps, req, res, 'policy');
     const { t } = page.tr;
-    const sections = policyWithSources(deps.services.policy.get(), deps.services.policy.sources());
+    const sections = policyWithSources(deps.policy.get(), deps.policy.sources());
     res.type('html').send(
       consoleLayout(
         page,
@@ -91,6 +87,20 @@ ${Object.entries(sections).map(
 )}`,
       ),
     );
+  };
+}
+
+export function consoleRoutes(deps: ConsoleDeps): Router {
+  const router = Router();
+  router.get('/', rootRedirect(deps));
+  router.use('/admin', (_req, res, next) => {
+    res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+    next();
   });
+  router.get(CONSOLE_CALLBACK_PATH, signInCallback(deps));
+  router.use('/admin', administratorsOnly(deps));
+  router.get('/admin', dashboardPage(deps));
+  router.use(accountPages(deps), servicePages(deps), auditPages(deps));
+  router.get('/admin/policy', policyPage(deps));
   return router;
 }

@@ -1,5 +1,4 @@
-import { type Request, type Response, Router } from 'express';
-import { serviceAudit } from '../admin/handlers/services';
+import { type Request, type RequestHandler, type Response, Router } from 'express';
 import { serviceCreateSchema } from '../admin/schemas';
 import { checkServiceUrl, isPattern, serviceMatcher } from '../cas/service-pattern';
 import type { RegisteredService, ServiceInput } from '../cas/service-registry';
@@ -38,75 +37,85 @@ function refusal(error: unknown, tr: Translator): FieldErrors | null {
   return null;
 }
 
-export function servicePages(deps: ConsoleDeps): Router {
-  const router = Router();
-  const registry = deps.services.serviceRegistry;
-  const record = serviceAudit(deps.services);
+type Registry = ConsoleDeps['serviceRegistry'];
+type ServiceAudit = ConsoleDeps['recordServiceEvent'];
 
-  async function testUrl(url: string): Promise<UrlTest> {
-    const check = checkServiceUrl(url);
-    const enabled = (await registry.list()).filter((s) => s.enabled);
-    // The registry's own order: exact URLs first, then patterns by evaluation order (list() is sorted so).
-    const ordered = [...enabled.filter((s) => !isPattern(s.serviceUrl)), ...enabled.filter((s) => isPattern(s.serviceUrl))];
-    const candidates = ordered.map((service) => {
-      const pattern = isPattern(service.serviceUrl);
-      return { service, kind: pattern ? ('pattern' as const) : ('exact' as const), matches: check.ok && (pattern ? serviceMatcher(service.serviceUrl)(url) : service.serviceUrl === url) };
-    });
-    return { url, problem: check.ok ? undefined : check.reason, hit: (await registry.match(url)) ?? undefined, candidates };
-  }
-
-  router.get('/admin/services', async (req, res) => {
-    const page = consolePage(deps, req, res, 'services');
-    const url = new URLSearchParams(req.originalUrl.split('?')[1] ?? '').get('test') ?? undefined;
-    res.type('html').send(serviceList(page, await registry.list(), url === undefined || url === '' ? undefined : await testUrl(url)));
+/** Which enabled services a URL matches, in the registry's order, and which one wins. */
+async function testUrl(registry: Registry, url: string): Promise<UrlTest> {
+  const check = checkServiceUrl(url);
+  const enabled = (await registry.list()).filter((s) => s.enabled);
+  // The registry's own order: exact URLs first, then patterns by evaluation order (list() is sorted so).
+  const ordered = [...enabled.filter((s) => !isPattern(s.serviceUrl)), ...enabled.filter((s) => isPattern(s.serviceUrl))];
+  const candidates = ordered.map((service) => {
+    const pattern = isPattern(service.serviceUrl);
+    return { service, kind: pattern ? ('pattern' as const) : ('exact' as const), matches: check.ok && (pattern ? serviceMatcher(service.serviceUrl)(url) : service.serviceUrl === url) };
   });
+  return { url, problem: check.ok ? undefined : check.reason, hit: (await registry.match(url)) ?? undefined, candidates };
+}
 
-  async function load(req: Request): Promise<RegisteredService> {
-    const id = Number(req.params.id);
-    const service = Number.isSafeInteger(id) && id > 0 ? await registry.get(id) : null;
-    if (!service) throw new NotFoundError('No such service.');
-    return service;
+/** The service named by the path's `:id` (a 404 page otherwise). */
+async function loadService(registry: Registry, req: Request): Promise<RegisteredService> {
+  const id = Number(req.params.id);
+  const service = Number.isSafeInteger(id) && id > 0 ? await registry.get(id) : null;
+  if (!service) throw new NotFoundError('No such service.');
+  return service;
+}
+
+/** Registers a service, or saves the edit of `existing`; a refused form comes back with its errors. */
+async function saveService(deps: ConsoleDeps, record: ServiceAudit, req: Request, res: Response, existing?: RegisteredService): Promise<void> {
+  const registry = deps.serviceRegistry;
+  const form = checkedForm(deps, req, res);
+  if (!form) return;
+  const input = inputFrom(form);
+  const page = consolePage(deps, req, res, 'services');
+  const action = existing ? `/admin/services/${existing.id}` : '/admin/services';
+  const parsed = serviceCreateSchema.safeParse(input);
+  const fail = (status: number, errors: FieldErrors) => void res.status(status).type('html').send(serviceForm(page, action, input, errors, existing?.version));
+  if (!parsed.success) return fail(422, schemaErrors(parsed.error, page.tr));
+  try {
+    const body = parsed.data as ServiceInput;
+    const saved = existing ? await registry.update(existing.id, body, Number(form.get('version'))) : await registry.create(body);
+    await record(existing ? 'service_updated' : 'service_created', saved, actorOf(req, res), existing ? { changes: Object.keys(body) } : {});
+    res.redirect(303, `/admin/services/${saved.id}?done=${existing ? 'updated' : 'registered'}`);
+  } catch (error) {
+    const errors = refusal(error, page.tr);
+    if (!errors) throw error;
+    fail(error instanceof ConflictError ? 409 : 422, errors);
   }
+}
 
-  router.get('/admin/services/new', (req, res) => {
-    res.type('html').send(serviceForm(consolePage(deps, req, res, 'services'), '/admin/services', { enabled: true }, {}));
-  });
-
-  async function save(req: Request, res: Response, existing?: RegisteredService): Promise<void> {
+/** POST /admin/services/:id/delete: removes a service once the confirmation box is ticked. */
+function removeService(deps: ConsoleDeps, record: ServiceAudit): RequestHandler {
+  const registry = deps.serviceRegistry;
+  return async (req, res) => {
     const form = checkedForm(deps, req, res);
     if (!form) return;
-    const input = inputFrom(form);
-    const page = consolePage(deps, req, res, 'services');
-    const action = existing ? `/admin/services/${existing.id}` : '/admin/services';
-    const parsed = serviceCreateSchema.safeParse(input);
-    const fail = (status: number, errors: FieldErrors) => void res.status(status).type('html').send(serviceForm(page, action, input, errors, existing?.version));
-    if (!parsed.success) return fail(422, schemaErrors(parsed.error, page.tr));
-    try {
-      const body = parsed.data as ServiceInput;
-      const saved = existing ? await registry.update(existing.id, body, Number(form.get('version'))) : await registry.create(body);
-      await record(existing ? 'service_updated' : 'service_created', saved, actorOf(req, res), existing ? { changes: Object.keys(body) } : {});
-      res.redirect(303, `/admin/services/${saved.id}?done=${existing ? 'updated' : 'registered'}`);
-    } catch (error) {
-      const errors = refusal(error, page.tr);
-      if (!errors) throw error;
-      fail(error instanceof ConflictError ? 409 : 422, errors);
-    }
-  }
-
-  router.post('/admin/services', formBody, (req, res) => save(req, res));
-  router.get('/admin/services/:id', async (req, res) => {
-    const service = await load(req);
-    res.type('html').send(serviceForm(consolePage(deps, req, res, 'services'), `/admin/services/${service.id}`, { ...service }, {}, service.version));
-  });
-  router.post('/admin/services/:id', formBody, async (req, res) => save(req, res, await load(req)));
-  router.post('/admin/services/:id/delete', formBody, async (req, res) => {
-    const form = checkedForm(deps, req, res);
-    if (!form) return;
-    const service = await load(req);
+    const service = await loadService(registry, req);
     const page = consolePage(deps, req, res, 'services');
     if (form.get('confirm') !== 'true') return void res.status(422).type('html').send(serviceForm(page, `/admin/services/${service.id}`, { ...service }, { form: [page.tr.t('console.accounts.confirmMissing')] }, service.version));
     if (await registry.delete(service.id)) await record('service_deleted', service, actorOf(req, res));
     res.redirect(303, '/admin/services?done=removed');
+  };
+}
+
+export function servicePages(deps: ConsoleDeps): Router {
+  const router = Router();
+  const registry = deps.serviceRegistry;
+  const record = deps.recordServiceEvent;
+  router.get('/admin/services', async (req, res) => {
+    const page = consolePage(deps, req, res, 'services');
+    const url = new URLSearchParams(req.originalUrl.split('?')[1] ?? '').get('test') ?? undefined;
+    res.type('html').send(serviceList(page, await registry.list(), url === undefined || url === '' ? undefined : await testUrl(registry, url)));
   });
+  router.get('/admin/services/new', (req, res) => {
+    res.type('html').send(serviceForm(consolePage(deps, req, res, 'services'), '/admin/services', { enabled: true }, {}));
+  });
+  router.post('/admin/services', formBody, (req, res) => saveService(deps, record, req, res));
+  router.get('/admin/services/:id', async (req, res) => {
+    const service = await loadService(registry, req);
+    res.type('html').send(serviceForm(consolePage(deps, req, res, 'services'), `/admin/services/${service.id}`, { ...service }, {}, service.version));
+  });
+  router.post('/admin/services/:id', formBody, async (req, res) => saveService(deps, record, req, res, await loadService(registry, req)));
+  router.post('/admin/services/:id/delete', formBody, removeService(deps, record));
   return router;
 }

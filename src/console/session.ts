@@ -1,3 +1,4 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Request } from 'express';
 import type { AccountService } from '../accounts/account-service';
 import { parseCookies } from '../http/params';
@@ -25,6 +26,11 @@ export interface PendingAction {
   action: string;
   /** The account it applies to. */
   id: number;
+  /**
+   * The account's version when the action was asked for: it runs only on that
+   * version, and running it changes the version, so a replayed token is refused.
+   */
+  version: number;
   form: Record<string, string>;
 }
 
@@ -53,9 +59,20 @@ export interface ConsoleUser {
  * administrator, so signing out of CAS ends the console session too.
  */
 export class ConsoleAuth {
+  /** Encrypts pending actions: their forms may hold a new password, which must not travel in the page readable. */
+  private readonly pendingKey: Buffer;
+
   constructor(
-    private readonly deps: { publicUrl?: string; signer: TokenSigner; clock: Clock; sessions: SessionService; accountService: AccountService },
-  ) {}
+    private readonly deps: {
+      publicUrl?: string;
+      signer: TokenSigner;
+      clock: Clock;
+      sessions: Pick<SessionService, 'findByKey'>;
+      accountService: Pick<AccountService, 'get'>;
+    },
+  ) {
+    this.pendingKey = deps.signer.derivedKey(PENDING_PURPOSE);
+  }
 
   private get callbackUrl(): string {
     return `${this.deps.publicUrl?.replace(/\/$/, '') ?? ''}${CONSOLE_CALLBACK_PATH}`;
@@ -122,17 +139,44 @@ export class ConsoleAuth {
     return this.deps.signer.sign(SESSION_PURPOSE, { k: user.sessionKey, r: user.authenticatedAt }, user.expiresAt);
   }
 
-  /** A sensitive action waiting for re-authentication, signed for this session only. */
+  /**
+   * A sensitive action waiting for re-authentication, sealed (AES-256-GCM)
+   * for this session only: the page carries it, but cannot read or change it.
+   */
   pendingToken(user: ConsoleUser, action: PendingAction): string {
-    return this.deps.signer.sign(PENDING_PURPOSE, { k: user.sessionKey, ...action }, this.deps.clock.now() + REAUTH_MS);
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.pendingKey, iv);
+    cipher.setAAD(Buffer.from(`${PENDING_PURPOSE}\n${user.sessionKey}`));
+    const plaintext = JSON.stringify({ ...action, exp: this.deps.clock.now() + REAUTH_MS });
+    const sealed = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return [iv, cipher.getAuthTag(), sealed].map((part) => part.toString('base64url')).join('.');
   }
 
+  /** The pending action if the token was sealed for this session and has not expired; otherwise null. */
   pendingAction(user: ConsoleUser, token: string | undefined): PendingAction | null {
-    const data = this.deps.signer.verify(PENDING_PURPOSE, token, this.deps.clock.now(), PENDING_MAX_LENGTH);
-    if (!data || data.k !== user.sessionKey || typeof data.action !== 'string' || typeof data.id !== 'number') return null;
+    const data = this.openPending(user, token);
+    if (!data || typeof data.exp !== 'number' || data.exp <= this.deps.clock.now()) return null;
+    if (typeof data.action !== 'string' || typeof data.id !== 'number' || typeof data.version !== 'number') return null;
     const form = data.form;
     if (typeof form !== 'object' || form === null || !Object.values(form).every((v) => typeof v === 'string')) return null;
-    return { action: data.action, id: data.id, form: form as Record<string, string> };
+    return { action: data.action, id: data.id, version: data.version, form: form as Record<string, string> };
+  }
+
+  private openPending(user: ConsoleUser, token: string | undefined): Record<string, unknown> | null {
+    const parts = token && token.length <= PENDING_MAX_LENGTH ? token.split('.') : [];
+    if (parts.length !== 3) return null;
+    const [iv, tag, sealed] = parts.map((part) => Buffer.from(part, 'base64url'));
+    if (iv.length !== 12 || tag.length !== 16) return null;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.pendingKey, iv);
+      decipher.setAAD(Buffer.from(`${PENDING_PURPOSE}\n${user.sessionKey}`));
+      decipher.setAuthTag(tag);
+      const data: unknown = JSON.parse(Buffer.concat([decipher.update(sealed), decipher.final()]).toString('utf8'));
+      return typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : null;
+    } catch {
+      // A token changed in transit, sealed for another session, or not a token at all.
+      return null;
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 import { type SafeHtml, html } from '../web/html';
-import { type MessageKey, type Translator, isMessageKey } from '../web/i18n';
+import { CATALOGUES, type MessageKey, type Translator, isMessageKey } from '../web/i18n';
 import { type Notice, type Page, languageSwitcher, notice } from '../web/views';
 
 /**
@@ -121,6 +121,11 @@ export function time(ms: number | null): string {
  * catalogue knows it; anything else — a configured backend's name, an event
  * added later — is shown as stored rather than guessed at.
  */
+/** The audit events the console has names for (a `console.event.*` message each), by code. */
+export const NAMED_EVENTS: readonly string[] = Object.keys(CATALOGUES.en)
+  .filter((key) => key.startsWith('console.event.'))
+  .map((key) => key.slice('console.event.'.length));
+
 export function vocabulary(tr: Translator, kind: 'event' | 'source', code: string | null | undefined): string {
   if (!code) return '';
   const key = `console.${kind}.${code}`;

@@ -1,12 +1,18 @@
 import { type Request, type Response, Router } from 'express';
 import type { AuthenticationBackend } from '../authn/backend';
-import { type Database, migrationsCurrent } from '../storage/db';
-import { writeHeartbeat } from '../storage/heartbeat';
 import { storageFault } from '../storage/storage-faults';
 import type { Metrics } from './metrics';
 
+/** The database as readiness probes it (src/storage/heartbeat.ts). */
+export interface HealthStore {
+  /** Rewrites this instance's heartbeat row; throws the driver's error when the database takes no write. */
+  writeHeartbeat(instanceId: string, now: number): Promise<void>;
+  /** True when every known migration has been applied. */
+  migrationsCurrent(): Promise<boolean>;
+}
+
 export interface HealthDeps {
-  db: Database;
+  store: HealthStore;
   /** Written into the heartbeat row by the database check. */
   instanceId: string;
   backends: readonly AuthenticationBackend[];
@@ -49,8 +55,8 @@ async function timed(work: () => Promise<unknown>): Promise<CheckResult> {
  */
 export async function readiness(deps: HealthDeps): Promise<{ ready: boolean; checks: Record<string, CheckResult> }> {
   const entries: [string, () => Promise<unknown>][] = [
-    ['database', () => writeHeartbeat(deps.db.knex, deps.instanceId, Date.now())],
-    ['migrations', () => migrationsCurrent(deps.db.knex)],
+    ['database', () => deps.store.writeHeartbeat(deps.instanceId, Date.now())],
+    ['migrations', () => deps.store.migrationsCurrent()],
     ...deps.backends.map((b): [string, () => Promise<unknown>] => [`backend:${b.name}`, () => b.startupCheck()]),
   ];
   const results = await Promise.all(entries.map(async ([name, work]) => [name, await timed(work)] as const));

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, hkdfSync } from 'node:crypto';
 import { constantTimeEqual } from '../shared/random';
 
 /**
@@ -11,6 +11,11 @@ export class TokenSigner {
 
   private mac(purpose: string, payload: string): string {
     return createHmac('sha256', this.key).update(`${purpose}\n${payload}`).digest('base64url');
+  }
+
+  /** A 32-byte key of its own for `purpose` (HKDF), so a cipher can ride on this key without reusing it. */
+  derivedKey(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `portcullis ${purpose}`, 32));
   }
 
   sign(purpose: string, data: Record<string, unknown>, expiresAt: number): string {

@@ -167,6 +167,47 @@ describe('admin console', () => {
     expect(removed.headers.location).toBe('/admin/accounts?done=deleted');
   });
 
+  it('keeps a pending password reset out of the page while it waits for re-authentication; a changed or replayed one is refused', async () => {
+    const admin = await consoleLogin(ctx, 'root', 'Granite-Osprey-71');
+    const plain = await ctx.services.accountService.requireByUsername('plain');
+    const path = `/admin/accounts/${plain.id}`;
+    const newPassword = 'Velvet-Harbor-58-Quartz';
+    const who = { clientIp: null, userAgent: null, channel: 'test' };
+    const resets = async () => (await ctx.services.audit.query({ event: 'password_changed', username: 'plain' })).events.length;
+    ctx.clock.advance(6 * 60_000);
+
+    const asked = await post(admin, `${path}/password`, { password: newPassword, mustChangePassword: 'false' }, path);
+    expect(asked.status).toBe(200);
+    expect(asked.text).toContain('<h1>Confirm it is you</h1>');
+    // Not in the page, nor in any encoding of a hidden field's parts a reader could undo.
+    const hidden = [...asked.text.matchAll(/<input type="hidden" name="[^"]+" value="([^"]+)"/g)].map((m) => m[1]);
+    const decoded = hidden.flatMap((value) => value.split('.')).map((part) => Buffer.from(part, 'base64url').toString('latin1'));
+    expect(asked.text).not.toContain(newPassword);
+    for (const text of decoded) expect(text).not.toContain(newPassword);
+    const pending = /name="pending" value="([^"]+)"/.exec(asked.text)![1];
+    const form = { csrf: csrfOf(asked.text), password: 'Granite-Osprey-71' };
+
+    const [iv, tag, sealed] = pending.split('.');
+    const flipped = Buffer.from(sealed, 'base64url');
+    flipped[0] ^= 1;
+    const tampered = await admin.post('/admin/reauthenticate').type('form').send({ ...form, pending: [iv, tag, flipped.toString('base64url')].join('.') });
+    expect(tampered.status).toBe(400);
+    expect(tampered.text).toContain('This confirmation has expired');
+    expect(await ctx.services.loginService.confirmPassword(plain, newPassword, who)).not.toBe('confirmed');
+
+    const done = await admin.post('/admin/reauthenticate').type('form').send({ ...form, pending });
+    expect(done.status).toBe(303);
+    expect(done.headers.location).toBe(`${path}?done=password`);
+    const reset = await ctx.services.accountService.get(plain.id);
+    expect(await ctx.services.loginService.confirmPassword(reset, newPassword, who)).toBe('confirmed');
+    expect(await resets()).toBe(1);
+
+    const replayed = await admin.post('/admin/reauthenticate').type('form').send({ ...form, pending });
+    expect(replayed.status).toBe(400);
+    expect(replayed.text).toContain('This confirmation has expired');
+    expect(await resets()).toBe(1);
+  });
+
   it("lists an account's sign-on sessions and ends one (audited with the administrator)", async () => {
     const admin = await consoleLogin(ctx, 'root', 'Granite-Osprey-71');
     const user = ctx.agent();
@@ -238,6 +279,29 @@ describe('admin console', () => {
     const expired = await admin.get('/admin/audit');
     expect(expired.status).toBe(303);
     expect(expired.headers.location).toBe(`/cas/login?service=${encodeURIComponent('/admin/session?next=%2Fadmin%2Faudit')}`);
+  });
+
+  it('filters the audit log by event names in the page\'s language, sending the event code', async () => {
+    const admin = await consoleLogin(ctx, 'root', 'Granite-Osprey-71');
+    await post(admin, '/admin/services', { name: 'intranet', serviceUrl: 'https://intranet.example.org/', enabled: 'true' }, '/admin/services/new');
+    const optionsOf = (page: string) => Object.fromEntries([.../<select id="event" name="event"[^>]*>(.*?)<\/select>/s.exec(page)![1].matchAll(/<option value="([^"]*)"[^>]*>([^<]*)<\/option>/g)].map((m) => [m[1], m[2]]));
+
+    const english = optionsOf((await admin.get('/admin/audit')).text);
+    expect(english).toMatchObject({ '': 'Any', login: 'Sign-in', account_locked: 'Account locked', service_created: 'Service registered' });
+    // Every choice reads as a name, not as the code it sends.
+    for (const [code, name] of Object.entries(english)) if (code !== '') expect(name).not.toBe(code);
+    const japanese = optionsOf((await admin.get('/admin/audit').set('Accept-Language', 'ja')).text);
+    expect(japanese).toMatchObject({ '': 'すべて', login: 'サインイン', account_locked: 'アカウントロック', service_created: 'サービス登録' });
+    expect(Object.keys(japanese).sort()).toEqual(Object.keys(english).sort());
+
+    const filtered = await admin.get('/admin/audit?event=service_created');
+    expect(filtered.text).toContain('1 events, newest first');
+    expect(filtered.text).toContain('<option value="service_created" selected>Service registered</option>');
+    expect(filtered.text).toContain('<td>Service registered</td>');
+    // A code the console has no name for (an old link) stays the selected filter.
+    const unnamed = await admin.get('/admin/audit?event=some_future_event');
+    expect(unnamed.text).toContain('0 events, newest first');
+    expect(unnamed.text).toContain('<option value="some_future_event" selected>some_future_event</option>');
   });
 
   it('shows console pages in Japanese', async () => {

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { startOpsServer } from '../../src/ops/ops-server';
+import { healthDeps } from '../../src/app';
 import { clientKey } from '../../src/policy/client-address';
 import { adminDeps } from '../../src/admin/routes';
 import { type TestContext, createTestContext, submitLogin } from '../support/test-app';
@@ -59,7 +60,7 @@ describe('health endpoints', () => {
     ctx = await createTestContext({ overrides: { ops: { port: 0 } } });
     expect((await ctx.agent().get('/health/ready')).status).toBe(404);
     expect((await ctx.agent().get('/metrics')).status).toBe(404);
-    const ops = await startOpsServer(ctx.services, '127.0.0.1', 0, true);
+    const ops = await startOpsServer({ ...healthDeps(ctx.services), logger: ctx.services.logger }, '127.0.0.1', 0, true);
     try {
       expect(ops.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const ready = await request(ops.url).get('/health/ready');

@@ -6,6 +6,7 @@ import knexFactory from 'knex';
 import request from 'supertest';
 import { storageFault } from '../../src/storage/storage-faults';
 import { startOpsServer } from '../../src/ops/ops-server';
+import { healthDeps } from '../../src/app';
 import { type TestContext, createTestContext, submitLogin } from '../support/test-app';
 import { ADMIN_PASSWORD, signIn } from '../support/admin-api';
 import { callEndpoint, loginForTicket, registerService } from '../support/cas-helpers';
@@ -102,7 +103,7 @@ describe('read-only storage: 503 with the reason on every way in, readiness foll
     const admin = await signIn(ctx, 'root', ADMIN_PASSWORD);
     await registerService(ctx, { serviceUrl: SERVICE });
     const ticket = await loginForTicket(ctx.agent(), SERVICE, 'alice', PASSWORD);
-    const ops = await startOpsServer(ctx.services, '127.0.0.1', 0, false);
+    const ops = await startOpsServer({ ...healthDeps(ctx.services), logger: ctx.services.logger }, '127.0.0.1', 0, false);
     try {
       expect((await request(ops.url).get('/health/ready')).status).toBe(200);
       await setReadOnly(ctx, true);

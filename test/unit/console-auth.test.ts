@@ -1,4 +1,4 @@
-import { ConsoleAuth, consolePath } from '../../src/console/session';
+import { ConsoleAuth, type ConsoleUser, REAUTH_MS, consolePath } from '../../src/console/session';
 import { ManualClock } from '../../src/shared/clock';
 import type { ServicePort } from '../../src/web/service-port';
 import { TokenSigner } from '../../src/web/signed-token';
@@ -36,5 +36,26 @@ describe('console sign-in callback as a service', () => {
   it('returns only to console paths', () => {
     expect(consolePath('/admin/accounts?role=admin')).toBe('/admin/accounts?role=admin');
     for (const bad of ['https://evil.test/admin', '//evil.test/admin', '/administrator', '/admin/../cas', undefined]) expect(consolePath(bad)).toBe('/admin');
+  });
+});
+
+describe('pending sensitive actions', () => {
+  const clock = new ManualClock(1_000);
+  const consoleAuth = new ConsoleAuth({ signer: new TokenSigner(Buffer.alloc(32, 1)), clock, sessions: {} as never, accountService: {} as never });
+  const user = (sessionKey: string) => ({ sessionKey }) as ConsoleUser;
+  const action = { action: 'password', id: 7, version: 3, form: { password: 'Velvet-Harbor-58-Quartz', mustChangePassword: 'true' } };
+
+  it('opens only for the session it was sealed for, unchanged and within 5 minutes; two seals of one action differ', () => {
+    const token = consoleAuth.pendingToken(user('session-a'), action);
+    expect(consoleAuth.pendingToken(user('session-a'), action)).not.toBe(token);
+    expect(consoleAuth.pendingAction(user('session-a'), token)).toEqual(action);
+    expect(consoleAuth.pendingAction(user('session-b'), token)).toBeNull();
+    const [iv, tag, sealed] = token.split('.');
+    const flipped = Buffer.from(tag, 'base64url');
+    flipped[0] ^= 1;
+    expect(consoleAuth.pendingAction(user('session-a'), [iv, flipped.toString('base64url'), sealed].join('.'))).toBeNull();
+    expect(consoleAuth.pendingAction(user('session-a'), undefined)).toBeNull();
+    clock.advance(REAUTH_MS);
+    expect(consoleAuth.pendingAction(user('session-a'), token)).toBeNull();
   });
 });
