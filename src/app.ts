@@ -8,9 +8,10 @@ import { WebAuthnStep, browserLibraryRoute } from './web/webauthn-step';
 import { loginRoutes } from './web/login-routes';
 import { casErrorRenderer, casValidationRoutes } from './cas/routes';
 import { restTicketRoutes } from './cas/rest-tickets';
-import { API_PREFIX, adminDeps, adminRouter } from './admin/routes';
-import { ApiGuard, wwwAuthenticate } from './admin/guard';
+import { API_PREFIX, adminRouter, apiGuard } from './admin/routes';
+import { wwwAuthenticate } from './admin/guard';
 import type { AdminDeps } from './admin/handlers/context';
+import { adminDeps } from './admin-wiring';
 import { HttpError } from './shared/errors';
 import { ConsoleAuth } from './console/session';
 import { consoleRoutes } from './console/routes';
@@ -21,8 +22,8 @@ import { requestLogger } from './ops/request-log';
 import { opsRoutes } from './ops/health';
 
 /** /metrics on the main HTTPS port needs an administrator's API token (Bearer), as /api/v1 does. */
-function metricsGuard(services: Services, admin: AdminDeps): (req: Request, res: Response) => Promise<void> {
-  const guard = new ApiGuard(admin.tokens, services.accounts, services.audit, services.clock);
+function metricsGuard(admin: AdminDeps): (req: Request, res: Response) => Promise<void> {
+  const guard = apiGuard(admin);
   return async (req, res) => {
     try {
       await guard.check(req, 'admin');
@@ -58,7 +59,7 @@ export function createApp(services: Services): Express {
   const admin = adminDeps(services);
   // Without a separate ops port, health and metrics share the main port (summary answers only; metrics for administrators).
   if (services.config.ops.port === undefined) {
-    app.use(opsRoutes(services, { detailed: false, metrics: services.config.ops.metrics, authorizeMetrics: metricsGuard(services, admin) }));
+    app.use(opsRoutes(services, { detailed: false, metrics: services.config.ops.metrics, authorizeMetrics: metricsGuard(admin) }));
   }
   app.use(
     securityHeaders({
@@ -108,7 +109,7 @@ export function createApp(services: Services): Express {
   // The console signs in through the login like an application; its callback is allowed without registration.
   app.use(loginRoutes({ ...services, services: consoleAuth.servicePort(services.servicePort), ui, secondFactor, webauthn }));
   app.use(casValidationRoutes(services), restTicketRoutes(services));
-  app.use(API_PREFIX, adminRouter(services, admin));
+  app.use(API_PREFIX, adminRouter(admin));
   app.use(consoleRoutes({ services, tokens: admin.tokens, ui, auth: consoleAuth, stats: new ConsoleStats(services.db.knex) }));
 
   app.use((req, res) => {

@@ -40,7 +40,7 @@ const nullable = (value: string) => (value === '' ? null : value);
 
 export function accountPages(deps: ConsoleDeps): Router {
   const router = Router();
-  const { accountService, regulator, clock, db, audit, policy } = deps.services;
+  const { accountService, accounts, regulator, clock, audit, policy } = deps.services;
   const minLength = () => policy.get().password.minLength;
 
   router.get('/admin/accounts', async (req, res) => {
@@ -48,7 +48,7 @@ export function accountPages(deps: ConsoleDeps): Router {
     const raw = Object.fromEntries([...new URLSearchParams(req.originalUrl.split('?')[1] ?? '')].filter(([k, v]) => v !== '' && k !== 'done'));
     const parsed = accountListQuery.safeParse({ limit: '25', ...raw });
     const query = parsed.success ? parsed.data : { limit: 25 };
-    const { items, total } = await listAccounts(db.knex, query, clock.now());
+    const { items, total } = await listAccounts(accounts, query, clock.now());
     const now = clock.now();
     res.type('html').send(accountList(page, raw, query, items, total, (state) => lockView(state, policy.get().lockout, now)));
   });
