@@ -15,6 +15,7 @@ import { KnexServiceRegistry } from '../../src/cas/service-registry';
 import { ApiTokenService } from '../../src/admin/api-tokens';
 import { KnexApiTokenStore } from '../../src/storage/api-token-store';
 import { AccountStats } from '../../src/storage/account-stats';
+import { KnexLegacyImportStore } from '../../src/storage/legacy-import-store';
 import { ManualClock } from '../../src/shared/clock';
 
 /**
@@ -414,6 +415,14 @@ describe('SQL Server dialect (compiled offline)', () => {
       await store.listForAccount(7, 'tok_keep');
       await store.delete('tok_a');
     }, ['live']);
+    await exerciseAll(new KnexLegacyImportStore(db.knex), async (store) => {
+      await store.existingKeys(Array.from({ length: 600 }, (_, i) => `user${i}`));
+      await store.countAdministrators();
+      await store.transaction((tx) => tx.countAdministrators(true));
+      const account = { username: 'alice', usernameKey: 'alice', displayName: null, email: null, role: 'user' as const, enabled: true, source: 'internal', passwordHash: '0'.repeat(32) };
+      await store.insertAccounts(Array.from({ length: 150 }, () => account), 1);
+      await store.audit([{ event: 'account_imported', outcome: 'success', username: 'alice', actor: 'cli' }], 1);
+    });
     await exerciseAll(new AccountStats(db.knex), async (stats) => {
       await stats.counts();
       await stats.lockStates(1);
