@@ -1,10 +1,13 @@
 import { KnexServiceRegistry } from '../../src/cas/service-registry';
 import { JobLeases } from '../../src/ops/job-leases';
+import { AccountRepository } from '../../src/storage/accounts-repo';
+import { KnexApiTokenStore } from '../../src/storage/api-token-store';
 import { AuditLog } from '../../src/storage/audit-log';
 import { ClientThrottleStore } from '../../src/storage/client-throttle-store';
 import { LockoutStore } from '../../src/storage/lockout-store';
 import { ManualClock } from '../../src/shared/clock';
 import { KnexTicketRegistry } from '../../src/tickets/registry';
+import { TOKEN_OWNERS, apiTokenStoreContract } from '../contracts/api-token-store.contract';
 import { auditLogContract } from '../contracts/audit-log.contract';
 import { clientThrottleStoreContract } from '../contracts/client-throttle-store.contract';
 import { jobLeaseStoreContract } from '../contracts/job-lease-store.contract';
@@ -27,3 +30,16 @@ jobLeaseStoreContract('knex', knexStoreFactory((knex) => new JobLeases(knex)));
 // Without the snapshot cache, and with it (an instance's own writes refresh it at once).
 serviceRegistryContract('knex', knexStoreFactory((knex) => new KnexServiceRegistry(knex, new ManualClock(), 0)));
 serviceRegistryContract('knex, cached', knexStoreFactory((knex) => new KnexServiceRegistry(knex, new ManualClock(), 60)));
+apiTokenStoreContract(
+  'knex',
+  knexStoreFactory(
+    (knex) => new KnexApiTokenStore(knex),
+    async (knex) => {
+      const accounts = new AccountRepository(knex);
+      for (const { id, username } of TOKEN_OWNERS) {
+        const account = await accounts.insert({ username, usernameKey: username, role: 'user', source: 'internal' }, 1);
+        await knex('accounts').where({ id: account.id }).update({ id });
+      }
+    },
+  ),
+);
