@@ -8,9 +8,10 @@ import { WebAuthnStep, browserLibraryRoute } from './web/webauthn-step';
 import { loginRoutes } from './web/login-routes';
 import { casErrorRenderer, casValidationRoutes } from './cas/routes';
 import { restTicketRoutes } from './cas/rest-tickets';
-import { API_PREFIX, adminDeps, adminRouter } from './admin/routes';
-import { ApiGuard, wwwAuthenticate } from './admin/guard';
+import { API_PREFIX, adminRouter, apiGuard } from './admin/routes';
+import { wwwAuthenticate } from './admin/guard';
 import type { AdminDeps } from './admin/handlers/context';
+import { adminDeps } from './admin-wiring';
 import { HttpError } from './shared/errors';
 import { ConsoleAuth } from './console/session';
 import { consoleRoutes } from './console/routes';
@@ -25,8 +26,8 @@ import { type HealthDeps, opsRoutes } from './ops/health';
 import { KnexHealthStore } from './storage/heartbeat';
 
 /** /metrics on the main HTTPS port needs an administrator's API token (Bearer), as /api/v1 does. */
-function metricsGuard(services: Services, admin: AdminDeps): (req: Request, res: Response) => Promise<void> {
-  const guard = new ApiGuard(admin.tokens, services.accounts, services.audit, services.clock);
+function metricsGuard(admin: AdminDeps): (req: Request, res: Response) => Promise<void> {
+  const guard = apiGuard(admin);
   return async (req, res) => {
     try {
       await guard.check(req, 'admin');
@@ -54,7 +55,7 @@ function consoleDeps(services: Services, web: Pick<ConsoleDeps, 'tokens' | 'ui' 
     clock: services.clock,
     policy: services.policy,
     accountService: services.accountService,
-    listAccounts: (filter, now) => listAccounts(services.db.knex, filter, now),
+    listAccounts: (filter, now) => listAccounts(services.accounts, filter, now),
     accounts: services.accounts,
     regulator: services.regulator,
     audit: services.audit,
@@ -88,7 +89,7 @@ export function createApp(services: Services): Express {
   const admin = adminDeps(services);
   // Without a separate ops port, health and metrics share the main port (summary answers only; metrics for administrators).
   if (services.config.ops.port === undefined) {
-    app.use(opsRoutes(healthDeps(services), { detailed: false, metrics: services.config.ops.metrics, authorizeMetrics: metricsGuard(services, admin) }));
+    app.use(opsRoutes(healthDeps(services), { detailed: false, metrics: services.config.ops.metrics, authorizeMetrics: metricsGuard(admin) }));
   }
   app.use(
     securityHeaders({
@@ -144,7 +145,7 @@ export function createApp(services: Services): Express {
   // The console signs in through the login like an application; its callback is allowed without registration.
   app.use(loginRoutes({ ...services, services: consoleAuth.servicePort(services.servicePort), ui, secondFactor, webauthn }));
   app.use(casValidationRoutes(services), restTicketRoutes(services));
-  app.use(API_PREFIX, adminRouter(services, admin));
+  app.use(API_PREFIX, adminRouter(admin));
   app.use(consoleRoutes(consoleDeps(services, { tokens: admin.tokens, ui, auth: consoleAuth })));
 
   app.use((req, res) => {

@@ -1,9 +1,7 @@
-import type { Knex } from 'knex';
 import type { z } from 'zod';
 import { isLegacyMd5 } from '../authn/password-hasher';
 import { INTERNAL_BACKEND } from '../authn/internal-backend';
 import type { Account, Role } from '../accounts/account';
-import { toAccount } from '../storage/accounts-repo';
 import type { LockView } from '../policy/regulator';
 import type { LockoutState } from '../storage/lockout-store';
 import type { accountSchema, lockoutStateSchema } from './schemas';
@@ -69,35 +67,16 @@ export interface AccountListFilter {
   limit?: number;
 }
 
-type AccountRow = Parameters<typeof toAccount>[0];
-type ListedRow = AccountRow & { lockout_failures: number | string | null; lockout_until: number | string | null };
+/** What listing needs of the accounts table (src/storage/accounts-repo.ts: the one account-list query). */
+export interface AccountLister {
+  listWithLockout(
+    filter: Omit<AccountListFilter, 'state'> & { enabled?: boolean },
+    now: number,
+  ): Promise<{ items: { account: Account; lockout: LockoutState }[]; total: number }>;
+}
 
-/**
- * Accounts with their lockout state, paged. Lockout counters are keyed by the
- * username key (unknown names lock too), so this is a left join on that key.
- */
-export async function listAccounts(db: Knex, filter: AccountListFilter, now: number): Promise<{ items: { account: Account; lockout: LockoutState }[]; total: number }> {
-  const query = db('accounts as a').leftJoin('lockout_state as l', 'l.username_key', 'a.username_key');
-  if (filter.role) query.where('a.role', filter.role);
-  if (filter.source) query.where('a.source', filter.source);
-  if (filter.state) query.where('a.enabled', filter.state === 'enabled');
-  if (filter.locked === true) query.where('l.locked_until', '>', now);
-  if (filter.locked === false) query.where((q) => q.whereNull('l.locked_until').orWhere('l.locked_until', '<=', now));
-  if (filter.search) {
-    const pattern = `%${filter.search.normalize('NFKC').toLowerCase().replace(/[\\%_[]/g, (c) => `\\${c}`)}%`;
-    query.whereRaw("a.username_key LIKE ? ESCAPE '\\'", [pattern]);
-  }
-  const [count] = await query.clone().count<{ n: number | string }[]>({ n: '*' });
-  const rows = (await query
-    .select('a.*', 'l.failure_count as lockout_failures', 'l.locked_until as lockout_until')
-    .orderBy('a.username_key')
-    .offset(filter.offset ?? 0)
-    .limit(filter.limit ?? 50)) as ListedRow[];
-  return {
-    total: Number(count?.n ?? 0),
-    items: rows.map((row) => ({
-      account: toAccount(row),
-      lockout: { failureCount: Number(row.lockout_failures ?? 0), lockedUntil: row.lockout_until === null ? null : Number(row.lockout_until) },
-    })),
-  };
+/** Accounts with their names' lockout counters, paged (the API's and the console's list). */
+export async function listAccounts(accounts: AccountLister, filter: AccountListFilter, now: number): Promise<{ items: { account: Account; lockout: LockoutState }[]; total: number }> {
+  const { state, ...rest } = filter;
+  return accounts.listWithLockout({ ...rest, ...(state ? { enabled: state === 'enabled' } : {}) }, now);
 }

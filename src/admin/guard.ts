@@ -1,8 +1,7 @@
 import type { Request } from 'express';
 import type { Actor } from '../accounts/account-service';
 import type { Account } from '../accounts/account';
-import type { AccountRepository } from '../storage/accounts-repo';
-import type { AuditLog } from '../storage/audit-log';
+import type { AuditEvent } from '../storage/audit-log';
 import type { Clock } from '../shared/clock';
 import { HttpError } from '../shared/errors';
 import type { ApiToken, ApiTokenService } from './api-tokens';
@@ -35,9 +34,9 @@ export function wwwAuthenticate(error?: HttpError): string {
  */
 export class ApiGuard {
   constructor(
-    private readonly tokens: ApiTokenService,
-    private readonly accounts: AccountRepository,
-    private readonly audit: AuditLog,
+    private readonly tokens: Pick<ApiTokenService, 'authenticate'>,
+    private readonly accounts: { findById(id: number): Promise<Account | null> },
+    private readonly audit: { append(event: AuditEvent, at: number): Promise<void> },
     private readonly clock: Clock,
   ) {}
 

@@ -1,6 +1,4 @@
 import { Router } from 'express';
-import type { Services } from '../services';
-import { ApiTokenService } from './api-tokens';
 import { ApiGuard } from './guard';
 import { type OpenApiDocument, buildOpenApi } from './openapi';
 import { type ApiRoute, defineRoute, mountRoute } from './route-kit';
@@ -16,9 +14,9 @@ import { apiError } from './error-codes';
 
 export const API_PREFIX = '/api/v1';
 
-export function adminDeps(services: Services): AdminDeps {
-  const tokens = new ApiTokenService(services.db.knex, services.audit, services.clock, () => services.config.api.tokenTtlSeconds);
-  return { services, tokens };
+/** Bearer-token authentication for /api/v1 (and /metrics on the main port). */
+export function apiGuard(deps: Pick<AdminDeps, 'tokens' | 'accounts' | 'audit' | 'clock'>): ApiGuard {
+  return new ApiGuard(deps.tokens, deps.accounts, deps.audit, deps.clock);
 }
 
 /** Every /api/v1 route, in registration order (specific paths before parameterised ones). */
@@ -34,7 +32,7 @@ export function apiRoutes(deps: AdminDeps): ApiRoute[] {
       summary: 'This API described as OpenAPI 3.1 (generated from the request and response schemas)',
       responses: { 200: { description: 'The OpenAPI document.' } },
       async handle() {
-        document ??= buildOpenApi(routes, deps.services.publicUrl.to(API_PREFIX));
+        document ??= buildOpenApi(routes, deps.publicUrl.to(API_PREFIX));
         return { status: 200, body: document };
       },
     }),
@@ -47,13 +45,13 @@ export function apiRoutes(deps: AdminDeps): ApiRoute[] {
  * cached (tokens, account data); errors reach the central handler, which
  * renders application/problem+json for /api paths.
  */
-export function adminRouter(services: Services, deps: AdminDeps = adminDeps(services)): Router {
+export function adminRouter(deps: AdminDeps): Router {
   const router = Router();
   router.use((_req, res, next) => {
     res.set('Cache-Control', 'no-store');
     next();
   });
-  const guard = new ApiGuard(deps.tokens, services.accounts, services.audit, services.clock);
+  const guard = apiGuard(deps);
   const methodsByPath = new Map<string, string[]>();
   for (const route of apiRoutes(deps)) {
     mountRoute(router, route, guard);

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { ImportReport } from '../admin/legacy-import';
+import type { ImportReport } from '../jobs/legacy-import';
 import type { CliIo, Command } from './command-table';
 import { type CliContext, requireExistingDatabase } from './context';
 
@@ -75,13 +75,14 @@ export const ADMIN_COMMANDS: Command<CliContext>[] = [
     },
     async run({ positionals: [given], flag }, ctx) {
       const file = path.resolve(given);
-      const [{ loadConfig }, { LivePolicySource }, { importLegacyFile }, { migrateToLatest, openDatabase }, { createLogger }, { systemClock }] = await Promise.all([
+      const [{ loadConfig }, { LivePolicySource }, { importLegacyFile }, { migrateToLatest, openDatabase }, { createLogger }, { systemClock }, { KnexLegacyImportStore }] = await Promise.all([
         import('../config/load'),
         import('../config/live-policy'),
-        import('../admin/legacy-import'),
+        import('../jobs/legacy-import'),
         import('../storage/db'),
         import('../shared/logger'),
         import('../shared/clock'),
+        import('../storage/legacy-import-store'),
       ]);
       const loaded = loadConfig(ctx.load);
       await requireExistingDatabase(loaded);
@@ -90,7 +91,7 @@ export const ADMIN_COMMANDS: Command<CliContext>[] = [
         await migrateToLatest(db.knex);
         const policy = new LivePolicySource({ configDir: loaded.configDir, dataDir: loaded.dataDir, env: ctx.load.env }, loaded, createLogger('warn'));
         const bar = progressBar(ctx.io);
-        const report = await importLegacyFile({ knex: db.knex, policy, clock: systemClock }, file, {
+        const report = await importLegacyFile({ store: new KnexLegacyImportStore(db.knex), policy, clock: systemClock }, file, {
           dryRun: flag('dry-run'),
           skipInvalid: flag('skip-invalid'),
           fileLabel: path.basename(file),
@@ -109,7 +110,7 @@ export const ADMIN_COMMANDS: Command<CliContext>[] = [
     args: FILE_ARG,
     summary: 'copy the SQLite database to FILE (online, consistent; FILE must be new, its directory must exist)',
     async run({ positionals: [file] }, ctx) {
-      const [{ loadConfig }, { backupDatabase, sqliteFile }] = await Promise.all([import('../config/load'), import('../admin/backup')]);
+      const [{ loadConfig }, { backupDatabase, sqliteFile }] = await Promise.all([import('../config/load'), import('../jobs/backup')]);
       const loaded = loadConfig(ctx.load);
       const database = sqliteFile(loaded);
       await requireExistingDatabase(loaded);
@@ -122,7 +123,7 @@ export const ADMIN_COMMANDS: Command<CliContext>[] = [
     args: FILE_ARG,
     summary: 'replace the SQLite database with FILE (every instance stopped)',
     async run({ positionals: [file] }, ctx) {
-      const [{ loadConfig }, { restoreDatabase, sqliteFile }] = await Promise.all([import('../config/load'), import('../admin/backup')]);
+      const [{ loadConfig }, { restoreDatabase, sqliteFile }] = await Promise.all([import('../config/load'), import('../jobs/backup')]);
       const result = restoreDatabase(file, sqliteFile(loadConfig(ctx.load)));
       ctx.io.out(`restored ${result.database} from ${file} (${result.accounts} accounts, schema ${result.migrations.at(-1) ?? 'empty'})\n`);
       if (result.previous) ctx.io.out(`the replaced database was kept as ${result.previous}\n`);

@@ -88,7 +88,7 @@ export const OPS_COMMANDS: Command<CliContext>[] = [
     summary: 'active API tokens (never their values), newest first',
     options: { user: { type: 'string', value: 'NAME', help: 'only this account\'s tokens' } },
     async run({ value }, ctx) {
-      const { adminDeps } = await import('../admin/routes');
+      const { adminDeps } = await import('../admin-wiring');
       await ctx.withServices(async (s) => {
         const { tokens } = await adminDeps(s).tokens.list({ username: value('user'), limit: 10_000 });
         if (tokens.length === 0) ctx.io.out('no active tokens\n');
@@ -103,7 +103,7 @@ export const OPS_COMMANDS: Command<CliContext>[] = [
     args: 'ID',
     summary: 'revoke an API token (its id from token list)',
     async run({ positionals: [id] }, ctx) {
-      const { adminDeps } = await import('../admin/routes');
+      const { adminDeps } = await import('../admin-wiring');
       await ctx.withServices(async (s) => {
         const tokens = adminDeps(s).tokens;
         const token = await tokens.find(id);

@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import { affected } from './db';
 
 import type { Account, AccountChanges, AccountFilter, NewAccount } from '../accounts/account';
+import { usernameKey } from '../shared/username';
+import type { LockoutState } from './lockout-store';
 
 interface AccountRow {
   id: number;
@@ -21,6 +23,18 @@ interface AccountRow {
   created_at: number | string;
   updated_at: number | string;
   version: number;
+}
+
+type ListedRow = AccountRow & { lockout_failures: number | string | null; lockout_until: number | string | null };
+
+export interface AccountListFilter extends AccountFilter {
+  locked?: boolean;
+}
+
+/** A listed account and its name's lockout counter. */
+export interface ListedAccount {
+  account: Account;
+  lockout: LockoutState;
 }
 
 const num = (v: number | string | null): number | null => (v === null ? null : Number(v));
@@ -88,18 +102,38 @@ export class AccountRepository {
   }
 
   async list(filter: AccountFilter = {}): Promise<{ accounts: Account[]; total: number }> {
-    const query = this.db<AccountRow>('accounts');
+    const { items, total } = await this.listWithLockout(filter, 0);
+    return { accounts: items.map((item) => item.account), total };
+  }
+
+  /**
+   * The one account-list query (API, console, CLI): a page of accounts ordered
+   * by name key, each with its name's lockout counter (counters are keyed by
+   * the name key, and unknown names have them too, hence a left join).
+   * `locked` keeps only names whose lock runs past `now` (true) or the others (false);
+   * whether that is a lock in force is the regulator's to say (src/policy/regulator.ts).
+   */
+  async listWithLockout(filter: AccountListFilter, now: number): Promise<{ items: ListedAccount[]; total: number }> {
+    // The counters' columns renamed, so "username_key" below names the account's only.
+    const counters = this.db('lockout_state').select({ lock_key: 'username_key', lockout_failures: 'failure_count', lockout_until: 'locked_until' }).as('l');
+    const query = this.db<AccountRow>('accounts').leftJoin(counters, 'l.lock_key', 'accounts.username_key');
     if (filter.role) query.where('role', filter.role);
     if (filter.source) query.where('source', filter.source);
     if (filter.enabled !== undefined) query.where('enabled', filter.enabled);
+    if (filter.locked === true) query.where('l.lockout_until', '>', now);
+    if (filter.locked === false) query.where((q) => q.whereNull('l.lockout_until').orWhere('l.lockout_until', '<=', now));
     // An explicit ESCAPE: SQLite and SQL Server have no default LIKE escape, and SQL Server also treats [ as special.
-    if (filter.search) query.whereRaw("username_key LIKE ? ESCAPE '\\'", [`%${filter.search.replace(/[\\%_[]/g, (c) => `\\${c}`)}%`]);
+    if (filter.search) query.whereRaw("username_key LIKE ? ESCAPE '\\'", [`%${usernameKey(filter.search).replace(/[\\%_[]/g, (c) => `\\${c}`)}%`]);
     const countRow = await query.clone().count<{ n: number | string }[]>({ n: '*' });
-    const rows = await query
+    const rows = (await query
+      .select('accounts.*', 'l.lockout_failures', 'l.lockout_until')
       .orderBy('username_key')
       .offset(filter.offset ?? 0)
-      .limit(filter.limit ?? 50);
-    return { accounts: rows.map(toAccount), total: Number(countRow[0]?.n ?? 0) };
+      .limit(filter.limit ?? 50)) as ListedRow[];
+    return {
+      total: Number(countRow[0]?.n ?? 0),
+      items: rows.map((row) => ({ account: toAccount(row), lockout: { failureCount: Number(row.lockout_failures ?? 0), lockedUntil: num(row.lockout_until) } })),
+    };
   }
 
   async countAdministrators(onlyEnabled: boolean): Promise<number> {

@@ -76,8 +76,8 @@ export interface StoreFactory<Store> {
   tearDown(): Promise<void>;
 }
 
-/** A StoreFactory for a store whose constructor takes a knex. */
-export function knexStoreFactory<Store>(build: (knex: Knex) => Store): StoreFactory<Store> {
+/** A StoreFactory for a store whose constructor takes a knex; `seed` adds rows the contract presumes (accounts a table refers to). */
+export function knexStoreFactory<Store>(build: (knex: Knex) => Store, seed?: (knex: Knex) => Promise<void>): StoreFactory<Store> {
   let template: TemplateDatabase | null = null;
   return {
     async setUp() {
@@ -86,7 +86,9 @@ export function knexStoreFactory<Store>(build: (knex: Knex) => Store): StoreFact
     async create() {
       if (!template) throw new Error('setUp() first');
       const db = await template.copy();
-      return { store: build(db.connect()), other: build(db.connect()), close: () => db.close() };
+      const knex = db.connect();
+      await seed?.(knex);
+      return { store: build(knex), other: build(db.connect()), close: () => db.close() };
     },
     async tearDown() {
       await template?.drop();

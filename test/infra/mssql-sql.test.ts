@@ -14,6 +14,9 @@ import { KnexSingleLogoutStore } from '../../src/storage/single-logout-store';
 import { CachingServiceRegistry } from '../../src/cas/service-registry';
 import { KnexServiceStore } from '../../src/storage/service-store';
 import { ApiTokenService } from '../../src/admin/api-tokens';
+import { KnexApiTokenStore } from '../../src/storage/api-token-store';
+import { AccountStats } from '../../src/storage/account-stats';
+import { KnexLegacyImportStore } from '../../src/storage/legacy-import-store';
 import { ManualClock } from '../../src/shared/clock';
 
 /**
@@ -214,6 +217,8 @@ describe('SQL Server dialect (compiled offline)', () => {
       await repo.findByKey('alice');
       await repo.findById(7);
       await repo.list({ role: 'admin', source: 'internal', enabled: true, search: 'a_b%[c', offset: 10, limit: 5 });
+      await repo.listWithLockout({ locked: true }, 5);
+      await repo.listWithLockout({ locked: false, search: 'Ａ' }, 5);
       await repo.countAdministrators(false);
       await repo.countLegacyHashes();
       await repo.insert({ username: 'alice', usernameKey: 'alice', role: 'user', source: 'internal', passwordHash: 'h' }, 1);
@@ -393,7 +398,7 @@ describe('SQL Server dialect (compiled offline)', () => {
       await store.reschedule(1, 2, 'timeout');
       await store.pending();
     });
-    await exerciseAll(new ApiTokenService(db.knex, new AuditLog(db.knex), clock, () => 900), async (tokens) => {
+    await exerciseAll(new ApiTokenService(new KnexApiTokenStore(db.knex), new AuditLog(db.knex), clock, () => 900), async (tokens) => {
       const account = { id: 7, username: 'alice' } as Parameters<ApiTokenService['issue']>[0];
       const { secret, token } = await tokens.issue(account, 'full', { clientIp: '192.0.2.1', userAgent: null, channel: 'api' });
       await tokens.authenticate(secret);
@@ -403,6 +408,28 @@ describe('SQL Server dialect (compiled offline)', () => {
       await tokens.revoke(token, 'test', { name: 'admin' });
       await tokens.revokeAllFor(7, 'test', { name: 'admin' }, 'tok_keep');
     });
+    await exerciseAll(new KnexApiTokenStore(db.knex), async (store) => {
+      await store.deleteExpired(1);
+      await store.insert({ id: 'tok_a', accountId: 7, username: 'alice', scope: 'full', clientIp: null, createdAt: 1, expiresAt: 2 }, 'h', 'k');
+      await store.findLive({ tokenHash: 'h' }, 1);
+      await store.findLive({ id: 'tok_a' }, 1);
+      await store.listLive({ username: 'alice', offset: 5, limit: 10 }, 1);
+      await store.countLive(1);
+      await store.listForAccount(7, 'tok_keep');
+      await store.delete('tok_a');
+    }, ['live']);
+    await exerciseAll(new KnexLegacyImportStore(db.knex), async (store) => {
+      await store.existingKeys(Array.from({ length: 600 }, (_, i) => `user${i}`));
+      await store.countAdministrators();
+      await store.transaction((tx) => tx.countAdministrators(true));
+      const account = { username: 'alice', usernameKey: 'alice', displayName: null, email: null, role: 'user' as const, enabled: true, source: 'internal', passwordHash: '0'.repeat(32) };
+      await store.insertAccounts(Array.from({ length: 150 }, () => account), 1);
+      await store.audit([{ event: 'account_imported', outcome: 'success', username: 'alice', actor: 'cli' }], 1);
+    });
+    await exerciseAll(new AccountStats(db.knex), async (stats) => {
+      await stats.counts();
+      await stats.lockStates(1);
+    }, ['count']);
     expectValidTsql(db.captured);
     expect(db.captured.map((q) => q.sql)).toContainEqual(expect.stringMatching(/^insert into \[cas_services\] .* output inserted\.\[id\] values/));
   });

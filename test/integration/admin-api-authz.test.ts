@@ -1,6 +1,7 @@
 import { type TestContext, createTestContext } from '../support/test-app';
 import { API, ApiClient } from '../support/admin-api';
 import { ApiTokenService } from '../../src/admin/api-tokens';
+import { KnexApiTokenStore } from '../../src/storage/api-token-store';
 import type { Account } from '../../src/accounts/account';
 
 type Who = 'public' | 'account' | 'admin';
@@ -153,7 +154,7 @@ describe('administration API: authorization matrix and OpenAPI', () => {
       user = await ctx.services.accountService.requireByUsername('alice');
       target = await ctx.services.accountService.requireByUsername('target');
       serviceId = (await ctx.services.serviceRegistry.create({ name: 'matrix', serviceUrl: 'https://app.example.test/' })).id;
-      tokens = new ApiTokenService(ctx.services.db.knex, ctx.services.audit, ctx.services.clock, () => 900);
+      tokens = new ApiTokenService(new KnexApiTokenStore(ctx.services.db.knex), ctx.services.audit, ctx.services.clock, () => 900);
     });
 
     /** The account and service the {id} routes act on, recreated after a DELETE row removed them. */

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { type TestContext, createTestContext } from '../support/test-app';
 import { ApiClient } from '../support/admin-api';
-import { importLegacyFile } from '../../src/admin/legacy-import';
+import { importLegacyFile } from '../../src/jobs/legacy-import';
+import { KnexLegacyImportStore } from '../../src/storage/legacy-import-store';
 
 const ROWS = 100_000;
 
@@ -38,7 +39,7 @@ describe('import-legacy with a 100,000-row export (file-backed SQLite)', () => {
   it('imports every row in batches, then a second run changes nothing; an imported account signs in', async () => {
     const file = path.join(dir, 'export.csv');
     await writeExport(file);
-    const deps = { knex: ctx.services.db.knex, policy: ctx.services.policy, clock: ctx.clock };
+    const deps = { store: new KnexLegacyImportStore(ctx.services.db.knex), policy: ctx.services.policy, clock: ctx.clock };
     const progress: number[] = [];
     const first = await importLegacyFile(deps, file, { onProgress: (done) => progress.push(done) });
     expect(first).toMatchObject({ rows: ROWS, imported: ROWS, skipped: [], invalid: [], overAdministratorLimit: [] });

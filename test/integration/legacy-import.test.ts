@@ -5,7 +5,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { type TestContext, createTestContext, submitLogin } from '../support/test-app';
 import { ApiClient, signIn } from '../support/admin-api';
-import { csvRecords, importLegacyFile } from '../../src/admin/legacy-import';
+import { csvRecords, importLegacyFile } from '../../src/jobs/legacy-import';
+import { KnexLegacyImportStore } from '../../src/storage/legacy-import-store';
 import { runInProcess, testCliContext } from '../support/cli';
 import { InputError } from '../../src/shared/errors';
 
@@ -84,7 +85,7 @@ describe('portcullis import-legacy', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const deps = () => ({ knex: ctx.services.db.knex, policy: ctx.services.policy, clock: ctx.clock });
+  const deps = () => ({ store: new KnexLegacyImportStore(ctx.services.db.knex), policy: ctx.services.policy, clock: ctx.clock });
   function csv(name: string, text: string): string {
     const file = path.join(dir, name);
     writeFileSync(file, text);

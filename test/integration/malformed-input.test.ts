@@ -1,6 +1,6 @@
 import { type TestContext, createTestContext, submitLogin } from '../support/test-app';
 import { API, type ApiClient, adminAndUser } from '../support/admin-api';
-import { parseRow } from '../../src/admin/legacy-import';
+import { parseRow } from '../../src/jobs/legacy-import';
 
 /**
  * Malformed input against the whole administration API and the CAS endpoints.

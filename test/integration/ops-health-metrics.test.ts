@@ -2,7 +2,7 @@ import request from 'supertest';
 import { startOpsServer } from '../../src/ops/ops-server';
 import { healthDeps } from '../../src/app';
 import { clientKey } from '../../src/policy/client-address';
-import { adminDeps } from '../../src/admin/routes';
+import { adminDeps } from '../../src/admin-wiring';
 import { type TestContext, createTestContext, submitLogin } from '../support/test-app';
 import { callEndpoint, loginForTicket, registerService } from '../support/cas-helpers';
 

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { type TestContext, createTestContext, submitLogin } from '../support/test-app';
 import { ADMIN_PASSWORD, signIn } from '../support/admin-api';
-import { importLegacyFile } from '../../src/admin/legacy-import';
+import { importLegacyFile } from '../../src/jobs/legacy-import';
+import { KnexLegacyImportStore } from '../../src/storage/legacy-import-store';
 import { FilterBuilder, sha1, writeFilterAtomically } from '../../src/policy/breached-filter';
 import { PolicyError } from '../../src/shared/errors';
 
@@ -86,7 +87,7 @@ describe('stale passwords at sign-in (legacy NEC MD5 accounts included)', () => 
   async function importMd5(rows: [string, string][]): Promise<void> {
     const file = path.join(dir, `export-${process.pid}.csv`);
     writeFileSync(file, ['username,md5', ...rows.map(([name, password]) => `${name},${md5(password)}`)].join('\n'));
-    await importLegacyFile({ knex: ctx.services.db.knex, policy: ctx.services.policy, clock: ctx.clock }, file);
+    await importLegacyFile({ store: new KnexLegacyImportStore(ctx.services.db.knex), policy: ctx.services.policy, clock: ctx.clock }, file);
   }
 
   it.each([

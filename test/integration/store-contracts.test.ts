@@ -1,5 +1,7 @@
 import { CachingServiceRegistry } from '../../src/cas/service-registry';
 import { MeteredTicketRegistry } from '../../src/ops/metered-tickets';
+import { AccountRepository } from '../../src/storage/accounts-repo';
+import { KnexApiTokenStore } from '../../src/storage/api-token-store';
 import { AuditLog } from '../../src/storage/audit-log';
 import { ClientThrottleStore } from '../../src/storage/client-throttle-store';
 import { KnexJobLeaseStore } from '../../src/storage/job-lease-store';
@@ -8,6 +10,7 @@ import { KnexServiceStore } from '../../src/storage/service-store';
 import { KnexSingleLogoutStore } from '../../src/storage/single-logout-store';
 import { KnexTicketStore } from '../../src/storage/ticket-store';
 import { ManualClock } from '../../src/shared/clock';
+import { TOKEN_OWNERS, apiTokenStoreContract } from '../contracts/api-token-store.contract';
 import { auditLogContract } from '../contracts/audit-log.contract';
 import { clientThrottleStoreContract } from '../contracts/client-throttle-store.contract';
 import { jobLeaseStoreContract } from '../contracts/job-lease-store.contract';
@@ -34,3 +37,16 @@ singleLogoutStoreContract('knex', knexStoreFactory((knex) => new KnexSingleLogou
 // The registry over the knex store, without the snapshot cache and with it (an instance's own writes refresh it at once).
 serviceRegistryContract('knex', knexStoreFactory((knex) => new CachingServiceRegistry(new KnexServiceStore(knex), new ManualClock(), 0)));
 serviceRegistryContract('knex, cached', knexStoreFactory((knex) => new CachingServiceRegistry(new KnexServiceStore(knex), new ManualClock(), 60)));
+apiTokenStoreContract(
+  'knex',
+  knexStoreFactory(
+    (knex) => new KnexApiTokenStore(knex),
+    async (knex) => {
+      const accounts = new AccountRepository(knex);
+      for (const { id, username } of TOKEN_OWNERS) {
+        const account = await accounts.insert({ username, usernameKey: username, role: 'user', source: 'internal' }, 1);
+        await knex('accounts').where({ id: account.id }).update({ id });
+      }
+    },
+  ),
+);

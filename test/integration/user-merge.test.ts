@@ -4,6 +4,7 @@
  * on PostgreSQL.
  */
 import { ApiTokenService } from '../../src/admin/api-tokens';
+import { KnexApiTokenStore } from '../../src/storage/api-token-store';
 import { mergeAccounts } from '../../src/cli/user-merge';
 import { UsageError } from '../../src/cli/command-table';
 import { runCommand } from '../../src/cli/commands';
@@ -24,7 +25,7 @@ describe('portcullis user merge', () => {
 
   beforeEach(async () => {
     ctx = await createTestContext();
-    tokens = new ApiTokenService(ctx.services.db.knex, ctx.services.audit, ctx.services.clock, () => 3600);
+    tokens = new ApiTokenService(new KnexApiTokenStore(ctx.services.db.knex), ctx.services.audit, ctx.services.clock, () => 3600);
     await ctx.addUser('frank.garcia', PASSWORD);
     await ctx.addUser('fgarcia', PASSWORD);
   });

@@ -1,6 +1,6 @@
 import { type TestContext, createTestContext, submitLogin } from '../support/test-app';
 import { type ApiClient, ApiClient as Client, adminAndUser } from '../support/admin-api';
-import { parseRow } from '../../src/admin/legacy-import';
+import { parseRow } from '../../src/jobs/legacy-import';
 import { auditNames } from '../../src/cli/audit-names';
 import { InputError } from '../../src/shared/errors';
 import { usernameKey } from '../../src/shared/username';

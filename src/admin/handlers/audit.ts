@@ -1,9 +1,9 @@
 import { isoTime } from '../account-views';
 import { type ApiRoute, defineRoute } from '../route-kit';
 import { auditPageSchema, auditQuery } from '../schemas';
-import { type AdminDeps, page } from './context';
+import { type AuditRouteDeps, page } from './context';
 
-export function auditRoutes(deps: AdminDeps): ApiRoute[] {
+export function auditRoutes(deps: AuditRouteDeps): ApiRoute[] {
   return [
     defineRoute({
       method: 'get',
@@ -18,7 +18,7 @@ export function auditRoutes(deps: AdminDeps): ApiRoute[] {
       query: auditQuery,
       responses: { 200: { description: 'A page of audit events.', schema: auditPageSchema } },
       async handle({ query }) {
-        const { events, total } = await deps.services.audit.query({
+        const { events, total } = await deps.audit.query({
           username: query.username,
           event: query.event,
           from: query.from === undefined ? undefined : Date.parse(query.from),

@@ -16,7 +16,7 @@ import {
   myFactorParams,
   totpEnrolmentSchema,
 } from '../schemas';
-import { type AdminDeps, requestContext } from './context';
+import { type FactorRouteDeps, requestContext } from './context';
 import type { Request } from 'express';
 
 const ENROL_PURPOSE = 'api-totp-enrol';
@@ -48,8 +48,8 @@ function who(req: Request, caller: Caller, account: Account): Who {
  * remove one, reset all. At /accounts/{id}/factors, with by-name twins
  * (src/admin/handlers/accounts.ts).
  */
-export function accountFactorRoutes(deps: AdminDeps): ApiRoute[] {
-  const { accountService, mfa } = deps.services;
+export function accountFactorRoutes(deps: Pick<FactorRouteDeps, 'accountService' | 'mfa'>): ApiRoute[] {
+  const { accountService, mfa } = deps;
   return [
     defineRoute({
       method: 'get',
@@ -96,77 +96,83 @@ export function accountFactorRoutes(deps: AdminDeps): ApiRoute[] {
   ];
 }
 
+const myFactorsRoute = ({ mfa }: FactorRouteDeps) =>
+  defineRoute({
+    method: 'get',
+    path: '/me/factors',
+    access: 'account',
+    tag: 'me',
+    summary: 'Your second factors',
+    responses: { 200: { description: 'Your factors.', schema: factorListSchema } },
+    async handle({ caller }) {
+      return { status: 200, body: await factorList(mfa, caller.account.id) };
+    },
+  });
+
+const beginTotpRoute = ({ mfa, signer, clock }: FactorRouteDeps) =>
+  defineRoute({
+    method: 'post',
+    path: '/me/factors',
+    access: 'account',
+    tag: 'me',
+    summary: 'Begin enrolling an authenticator app (TOTP): a new secret, its otpauth URI and QR code',
+    description: 'Nothing is stored until POST /me/factors/confirm proves the app was set up with a code.',
+    body: factorBeginSchema,
+    responses: { 200: { description: 'The secret to set up.', schema: totpEnrolmentSchema } },
+    async handle({ caller }) {
+      const enrolment = await mfa.beginTotp(caller.account);
+      const token = signer.sign(ENROL_PURPOSE, { a: caller.account.id, s: enrolment.secret }, clock.now() + ENROL_TTL_MS);
+      return { status: 200, body: { secret: enrolment.secret, otpauthUri: enrolment.uri, qrSvg: enrolment.qrSvg, enrolment: token } };
+    },
+  });
+
+const confirmTotpRoute = ({ mfa, signer, clock }: FactorRouteDeps) =>
+  defineRoute({
+    method: 'post',
+    path: '/me/factors/confirm',
+    access: 'account',
+    tag: 'me',
+    summary: 'Finish enrolling an authenticator app with a code from it',
+    description: 'The first factor of an account comes with ten recovery codes, shown only in this answer.',
+    body: factorConfirmSchema,
+    responses: { 201: { description: 'Enrolled.', schema: factorEnrolledSchema } },
+    async handle({ req, body, caller }) {
+      const data = signer.verify(ENROL_PURPOSE, body.enrolment, clock.now());
+      if (!data || data.a !== caller.account.id || typeof data.s !== 'string') throw apiError('ENROLMENT_INVALID');
+      const confirmed = await mfa.confirmTotp(caller.account, data.s, body.code, body.name ?? '', requestContext(req, 'api'));
+      if (!confirmed) throw apiError('ENROLMENT_CODE_INCORRECT');
+      const newest = (await mfa.list(caller.account.id)).filter((f) => f.kind === 'totp').at(-1) as FactorInfo;
+      return { status: 201, body: { factor: factorView(newest), recoveryCodes: confirmed.recoveryCodes } };
+    },
+  });
+
+const removeMyFactorRoute = ({ mfa }: FactorRouteDeps) =>
+  defineRoute({
+    method: 'delete',
+    path: '/me/factors/{factorId}',
+    access: 'account',
+    tag: 'me',
+    summary: 'Remove one of your second factors (needs a current code)',
+    description:
+      'Re-authentication: a current code from one of your factors (or a recovery code) in X-Portcullis-OTP. A wrong code counts towards the lockout, like a wrong password.',
+    params: myFactorParams,
+    requestHeaders: [{ name: 'X-Portcullis-OTP', required: true, description: 'A current code from one of your factors, or a recovery code.' }],
+    responses: { 204: { description: 'Removed.' } },
+    errors: [401, 403, 404, 423],
+    async handle({ req, params, caller }) {
+      if (!(await mfa.list(caller.account.id)).some((f) => f.id === params.factorId)) throw new NotFoundError(`You have no factor ${params.factorId}.`);
+      const code = req.get(OTP_HEADER)?.trim();
+      if (!code) throw apiError('CURRENT_CODE_REQUIRED');
+      const context = requestContext(req, 'api');
+      const verdict = await mfa.verify(caller.account, code, context);
+      if (verdict.status === 'locked') throw apiError('ACCOUNT_LOCKED', undefined, [], { lockedUntil: isoTime(verdict.lockedUntil) });
+      if (verdict.status === 'invalid') throw apiError('CURRENT_CODE_INCORRECT');
+      await mfa.remove(caller.account, params.factorId, context);
+      return { status: 204 };
+    },
+  });
+
 /** Your own second factors: list, enrol an authenticator app (begin, then confirm with a code), remove one with a current code. */
-export function myFactorRoutes(deps: AdminDeps): ApiRoute[] {
-  const { mfa, signer, clock } = deps.services;
-  return [
-    defineRoute({
-      method: 'get',
-      path: '/me/factors',
-      access: 'account',
-      tag: 'me',
-      summary: 'Your second factors',
-      responses: { 200: { description: 'Your factors.', schema: factorListSchema } },
-      async handle({ caller }) {
-        return { status: 200, body: await factorList(mfa, caller.account.id) };
-      },
-    }),
-    defineRoute({
-      method: 'post',
-      path: '/me/factors',
-      access: 'account',
-      tag: 'me',
-      summary: 'Begin enrolling an authenticator app (TOTP): a new secret, its otpauth URI and QR code',
-      description: 'Nothing is stored until POST /me/factors/confirm proves the app was set up with a code.',
-      body: factorBeginSchema,
-      responses: { 200: { description: 'The secret to set up.', schema: totpEnrolmentSchema } },
-      async handle({ caller }) {
-        const enrolment = await mfa.beginTotp(caller.account);
-        const token = signer.sign(ENROL_PURPOSE, { a: caller.account.id, s: enrolment.secret }, clock.now() + ENROL_TTL_MS);
-        return { status: 200, body: { secret: enrolment.secret, otpauthUri: enrolment.uri, qrSvg: enrolment.qrSvg, enrolment: token } };
-      },
-    }),
-    defineRoute({
-      method: 'post',
-      path: '/me/factors/confirm',
-      access: 'account',
-      tag: 'me',
-      summary: 'Finish enrolling an authenticator app with a code from it',
-      description: 'The first factor of an account comes with ten recovery codes, shown only in this answer.',
-      body: factorConfirmSchema,
-      responses: { 201: { description: 'Enrolled.', schema: factorEnrolledSchema } },
-      async handle({ req, body, caller }) {
-        const data = signer.verify(ENROL_PURPOSE, body.enrolment, clock.now());
-        if (!data || data.a !== caller.account.id || typeof data.s !== 'string') throw apiError('ENROLMENT_INVALID');
-        const confirmed = await mfa.confirmTotp(caller.account, data.s, body.code, body.name ?? '', requestContext(req, 'api'));
-        if (!confirmed) throw apiError('ENROLMENT_CODE_INCORRECT');
-        const newest = (await mfa.list(caller.account.id)).filter((f) => f.kind === 'totp').at(-1) as FactorInfo;
-        return { status: 201, body: { factor: factorView(newest), recoveryCodes: confirmed.recoveryCodes } };
-      },
-    }),
-    defineRoute({
-      method: 'delete',
-      path: '/me/factors/{factorId}',
-      access: 'account',
-      tag: 'me',
-      summary: 'Remove one of your second factors (needs a current code)',
-      description:
-        'Re-authentication: a current code from one of your factors (or a recovery code) in X-Portcullis-OTP. A wrong code counts towards the lockout, like a wrong password.',
-      params: myFactorParams,
-      requestHeaders: [{ name: 'X-Portcullis-OTP', required: true, description: 'A current code from one of your factors, or a recovery code.' }],
-      responses: { 204: { description: 'Removed.' } },
-      errors: [401, 403, 404, 423],
-      async handle({ req, params, caller }) {
-        if (!(await mfa.list(caller.account.id)).some((f) => f.id === params.factorId)) throw new NotFoundError(`You have no factor ${params.factorId}.`);
-        const code = req.get(OTP_HEADER)?.trim();
-        if (!code) throw apiError('CURRENT_CODE_REQUIRED');
-        const context = requestContext(req, 'api');
-        const verdict = await mfa.verify(caller.account, code, context);
-        if (verdict.status === 'locked') throw apiError('ACCOUNT_LOCKED', undefined, [], { lockedUntil: isoTime(verdict.lockedUntil) });
-        if (verdict.status === 'invalid') throw apiError('CURRENT_CODE_INCORRECT');
-        await mfa.remove(caller.account, params.factorId, context);
-        return { status: 204 };
-      },
-    }),
-  ];
+export function myFactorRoutes(deps: FactorRouteDeps): ApiRoute[] {
+  return [myFactorsRoute(deps), beginTotpRoute(deps), confirmTotpRoute(deps), removeMyFactorRoute(deps)];
 }

@@ -1,9 +1,9 @@
-import type { Knex } from 'knex';
 import type { LivePolicy } from '../../config/schema';
 import { type ApiRoute, defineRoute } from '../route-kit';
 import { policySchema, statsSchema, versionSchema } from '../schemas';
 import { VERSION } from '../../shared/version';
-import type { AdminDeps } from './context';
+import type { SystemRouteDeps } from './context';
+import { isLocked } from '../../policy/regulator';
 
 const POLICY_SECTIONS = ['lockout', 'password', 'administrators', 'accounts'] as const;
 
@@ -17,13 +17,8 @@ export function policyWithSources(policy: LivePolicy, sources: Record<string, st
   ) as Record<(typeof POLICY_SECTIONS)[number], Record<string, { value: unknown; source: string }>>;
 }
 
-async function count(query: Knex.QueryBuilder): Promise<number> {
-  const [row] = await query.count<{ n: number | string }[]>({ n: '*' });
-  return Number(row?.n ?? 0);
-}
-
-export function systemRoutes(deps: AdminDeps): ApiRoute[] {
-  const { policy, accounts, clock, db } = deps.services;
+export function systemRoutes(deps: SystemRouteDeps): ApiRoute[] {
+  const { policy, stats, clock } = deps;
   return [
     defineRoute({
       method: 'get',
@@ -45,7 +40,7 @@ export function systemRoutes(deps: AdminDeps): ApiRoute[] {
       description: 'Read-only: operators change policy in config/private.config or config/portcullis.json; the service reloads it without a restart.',
       responses: { 200: { description: 'The effective policy.', schema: policySchema } },
       async handle() {
-        return { status: 200, body: { ...policyWithSources(policy.get(), policy.sources()), breachedFilter: deps.services.breachedFilter.info() } };
+        return { status: 200, body: { ...policyWithSources(policy.get(), policy.sources()), breachedFilter: deps.breachedFilter.info() } };
       },
     }),
     defineRoute({
@@ -57,16 +52,15 @@ export function systemRoutes(deps: AdminDeps): ApiRoute[] {
       responses: { 200: { description: 'Counts as of now.', schema: statsSchema } },
       async handle() {
         const now = clock.now();
-        const knex = db.knex;
-        const [total, administrators, enabled, mustChangePassword, lockedNow, legacyMd5Hashes, activeTokens] = await Promise.all([
-          count(knex('accounts')),
-          accounts.countAdministrators(false),
-          count(knex('accounts').where({ enabled: true })),
-          count(knex('accounts').where({ must_change_password: true })),
-          count(knex('accounts as a').join('lockout_state as l', 'l.username_key', 'a.username_key').where('l.locked_until', '>', now)),
-          accounts.countLegacyHashes(),
+        const [{ total, enabled, mustChangePassword }, administrators, lockStates, legacyMd5Hashes, activeTokens] = await Promise.all([
+          stats.counts(),
+          stats.countAdministrators(false),
+          stats.lockStates(now),
+          stats.countLegacyHashes(),
           deps.tokens.countActive(),
         ]);
+        // Locks counted by the regulator's rule, as the account views show them.
+        const lockedNow = lockStates.filter((state) => isLocked(state, policy.get().lockout, now)).length;
         return {
           status: 200,
           body: {

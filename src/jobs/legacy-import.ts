@@ -1,14 +1,14 @@
+// src/jobs: one-off jobs run only by the CLI (src/cli/); may import storage/, config/, accounts/, authn/, shared/ and migrations/, never http/, admin/ or a Services bag.
 import { createReadStream } from 'node:fs';
 import { Readable, pipeline } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
-import type { Knex } from 'knex';
 import { INTERNAL_BACKEND } from '../authn/internal-backend';
 import { isLegacyMd5 } from '../authn/password-hasher';
 import type { LivePolicySource } from '../config/live-policy';
 import type { Role } from '../accounts/account';
-import { AccountRepository } from '../storage/accounts-repo';
-import { AuditLog } from '../storage/audit-log';
+import type { AuditEvent } from '../storage/audit-log';
 import { isUniqueViolation } from '../storage/db';
+import type { ImportedAccount } from '../storage/legacy-import-store';
 import type { Clock } from '../shared/clock';
 import { InputError } from '../shared/errors';
 import { usernameKey, validateNewUsername } from '../shared/username';
@@ -81,8 +81,19 @@ export interface ImportOptions {
   fileLabel?: string;
 }
 
+/** What the import needs of the database (src/storage/legacy-import-store.ts). */
+export interface LegacyImportStore {
+  /** Runs `work` in one transaction with a store bound to it. */
+  transaction<T>(work: (store: LegacyImportStore) => Promise<T>): Promise<T>;
+  existingKeys(keys: string[]): Promise<Set<string>>;
+  /** `lock`: take the administrator roster lock first, for the rest of the transaction. */
+  countAdministrators(lock?: boolean): Promise<number>;
+  insertAccounts(accounts: ImportedAccount[], now: number): Promise<void>;
+  audit(events: AuditEvent[], at: number): Promise<void>;
+}
+
 export interface ImportDeps {
-  knex: Knex;
+  store: LegacyImportStore;
   policy: LivePolicySource;
   clock: Clock;
 }
@@ -210,9 +221,6 @@ export async function readLegacyCsv(chunks: AsyncIterable<string>): Promise<{ ro
 
 // ---------- import ----------
 
-const INSERT_CHUNK = 100; // 100 rows × 13 columns stays well under SQL Server's 2100 parameters.
-const LOOKUP_CHUNK = 500;
-
 /**
  * Imports valid rows in batches, one transaction per batch. Existing names are
  * skipped (never overwritten), so running the same file twice changes
@@ -242,13 +250,8 @@ export async function importLegacyRows(deps: ImportDeps, rows: LegacyRow[], opti
 }
 
 /** The names among these rows that already have an account. */
-async function existingKeys(q: Knex, rows: LegacyRow[]): Promise<Set<string>> {
-  const existing = new Set<string>();
-  for (let i = 0; i < rows.length; i += LOOKUP_CHUNK) {
-    const keys = rows.slice(i, i + LOOKUP_CHUNK).map((r) => r.key);
-    for (const row of await q('accounts').whereIn('username_key', keys).select('username_key')) existing.add(row.username_key as string);
-  }
-  return existing;
+function existingKeys(store: LegacyImportStore, rows: LegacyRow[]): Promise<Set<string>> {
+  return store.existingKeys(rows.map((row) => row.key));
 }
 
 type Admission = Omit<ImportReport, 'rows' | 'invalid' | 'dryRun' | 'elapsedMs' | 'imported'> & { fresh: LegacyRow[]; freeSlots: number };
@@ -274,10 +277,10 @@ function admit(batch: LegacyRow[], existing: Set<string>, freeSlots: number): Ad
 /** What importing these rows would do now, reading only (the dry run). */
 export async function predictLegacyRows(deps: ImportDeps, rows: LegacyRow[], batchSize = 1000): Promise<Omit<ImportReport, 'rows' | 'invalid' | 'dryRun' | 'elapsedMs'>> {
   const report = { imported: 0, skipped: [] as ImportReport['skipped'], overAdministratorLimit: [] as ImportReport['overAdministratorLimit'] };
-  let freeSlots = deps.policy.get().administrators.maxAdministratorCount - (await new AccountRepository(deps.knex).countAdministrators(false));
+  let freeSlots = deps.policy.get().administrators.maxAdministratorCount - (await deps.store.countAdministrators());
   for (let start = 0; start < rows.length; start += batchSize) {
     const batch = rows.slice(start, start + batchSize);
-    const admission = admit(batch, await existingKeys(deps.knex, batch), freeSlots);
+    const admission = admit(batch, await existingKeys(deps.store, batch), freeSlots);
     freeSlots = admission.freeSlots;
     report.imported += admission.fresh.length;
     report.skipped.push(...admission.skipped);
@@ -288,40 +291,20 @@ export async function predictLegacyRows(deps: ImportDeps, rows: LegacyRow[], bat
 
 async function importBatch(deps: ImportDeps, batch: LegacyRow[], options: ImportOptions) {
   const now = deps.clock.now();
-  const { fresh, skipped, overAdministratorLimit } = await deps.knex.transaction(async (trx) => {
-    const existing = await existingKeys(trx, batch);
+  const { fresh, skipped, overAdministratorLimit } = await deps.store.transaction(async (tx) => {
+    const existing = await existingKeys(tx, batch);
     let freeSlots = 0;
     if (batch.some((row) => row.role === 'admin' && !existing.has(row.key))) {
-      const roster = new AccountRepository(trx);
-      await roster.lockAdministratorRoster();
-      freeSlots = deps.policy.get().administrators.maxAdministratorCount - (await roster.countAdministrators(false));
+      freeSlots = deps.policy.get().administrators.maxAdministratorCount - (await tx.countAdministrators(true));
     }
     const admission = admit(batch, existing, freeSlots);
-    const fresh = admission.fresh;
-    for (let i = 0; i < fresh.length; i += INSERT_CHUNK) {
-      // Multi-row inserts straight into the accounts table: one statement per
-      // hundred rows instead of an insert-and-reread per account.
-      await trx('accounts').insert(
-        fresh.slice(i, i + INSERT_CHUNK).map((row) => ({
-          username: row.username,
-          username_key: row.key,
-          display_name: row.displayName,
-          email: row.email,
-          role: row.role,
-          enabled: row.enabled,
-          source: INTERNAL_BACKEND,
-          password_hash: row.md5,
-          must_change_password: false,
-          // The export does not say how old the password is: its age counts from the import.
-          password_changed_at: now,
-          created_at: now,
-          updated_at: now,
-          version: 1,
-        })),
-      );
-    }
-    await new AuditLog(trx).appendMany(
-      fresh.map((row) => ({
+    await tx.insertAccounts(
+      admission.fresh.map((row) => ({ username: row.username, usernameKey: row.key, displayName: row.displayName, email: row.email, role: row.role, enabled: row.enabled, source: INTERNAL_BACKEND, passwordHash: row.md5 })),
+      // The export does not say how old the password is: its age counts from the import.
+      now,
+    );
+    await tx.audit(
+      admission.fresh.map((row) => ({
         event: 'account_imported',
         outcome: 'success' as const,
         username: row.username,
@@ -343,8 +326,8 @@ export async function importLegacyFile(deps: ImportDeps, file: string, options: 
   const nothing = { imported: 0, skipped: [], overAdministratorLimit: [] };
   const done = refuse ? nothing : options.dryRun ? await predictLegacyRows(deps, rows, options.batchSize) : await importLegacyRows(deps, rows, options);
   if (!options.dryRun && !refuse) {
-    await new AuditLog(deps.knex).append(
-      { event: 'legacy_import', outcome: 'info', actor: 'cli', details: { file: options.fileLabel ?? null, rows: total, imported: done.imported, skipped: done.skipped.length, overAdministratorLimit: done.overAdministratorLimit.length, invalid: invalid.length } },
+    await deps.store.audit(
+      [{ event: 'legacy_import', outcome: 'info', actor: 'cli', details: { file: options.fileLabel ?? null, rows: total, imported: done.imported, skipped: done.skipped.length, overAdministratorLimit: done.overAdministratorLimit.length, invalid: invalid.length } }],
       deps.clock.now(),
     );
   }

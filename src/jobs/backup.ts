@@ -1,3 +1,4 @@
+// src/jobs: one-off jobs run only by the CLI (src/cli/); may import storage/, config/, accounts/, authn/, shared/ and migrations/, never http/, admin/ or a Services bag.
 import { chmodSync, existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
