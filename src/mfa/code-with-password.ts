@@ -11,8 +11,7 @@ type Success = Extract<LoginResult, { status: 'success' }>;
  * Returns the session's authentication methods, or the refusal to send.
  */
 export async function secondFactorWithPassword(mfa: MfaService, result: Success, code: string | undefined, who: Who): Promise<{ methods: string[] } | { refusal: RefusalEntry }> {
-  const needed = result.factors.length > 0 || mfa.requiredFor(result.account);
-  if (!needed) return { methods: ['password'] };
+  if (!mfa.secondFactorNeeded({ account: { role: result.account.role, enrolled: result.factors }, requested: false, sessionMethods: [] })) return { methods: ['password'] };
   if (result.factors.length === 0) return { refusal: { ...SECOND_FACTOR_REFUSALS.enrolmentRequired, extensions: {} } };
   if (code === undefined || code.trim() === '') return { refusal: { ...SECOND_FACTOR_REFUSALS.required, extensions: {} } };
   const verdict = await mfa.verify(result.account, code, who);
