@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
+import { FACTOR_KINDS, type FactorKind } from './mfa-store';
 import { affected } from './db';
 
 import type { Account, AccountChanges, AccountFilter, NewAccount } from '../accounts/account';
-import { FACTOR_KINDS, type FactorKind } from './mfa-store';
 
 interface AccountRow {
   id: number;
