@@ -23,7 +23,7 @@ import { ClientThrottleStore } from './storage/client-throttle-store';
 import { LoginRegulator } from './policy/regulator';
 import { MfaStore } from './storage/mfa-store';
 import { MfaService } from './mfa/mfa-service';
-import { WebAuthnService, relyingPartyOf } from './mfa/webauthn-service';
+import { WebAuthnService } from './mfa/webauthn-service';
 import { WebAuthnStore } from './storage/webauthn-store';
 import { SecretBox, loadExtraKeys, loadKey } from './mfa/secret-box';
 import path from 'node:path';
@@ -150,12 +150,13 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
     issuer: config.mfa.issuer,
     onAttempt: (factor, outcome) => metrics.mfaAttempt(factor, outcome),
   });
+  const publicUrl = new PublicUrl(config.server);
   const webauthn = new WebAuthnService({
     store: new WebAuthnStore(db.knex),
     regulator,
     audit,
     clock,
-    relyingParty: () => relyingPartyOf(config.server),
+    publicUrl,
     findAccount: (id) => accounts.findById(id),
     recordLogin: (id, now) => accounts.recordLogin(id, now),
     onAttempt: (factor, outcome) => metrics.mfaAttempt(factor, outcome),
@@ -193,7 +194,7 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
     leases: new KnexJobLeaseStore(db.knex),
     instanceId: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
     servicePort: cas.servicePort,
-    publicUrl: new PublicUrl(config.server),
+    publicUrl,
     cas,
     serviceRegistry: cas.registry,
     notices: new NoticeStore(db.knex),

@@ -58,7 +58,7 @@ export interface LoginServiceDeps {
   audit: AuditLog;
   clock: Clock;
   logger: Logger;
-  /** Which second factors an account has (src/mfa/). */
+  /** Which second factors a directory account has (an internal account's come with its read: findByKeyWithFactors). */
   factors: { enrolledKinds(accountId: number): Promise<FactorKind[]> };
 }
 
@@ -213,18 +213,16 @@ export class LoginService {
     password?: string,
   ): Promise<LoginResult> {
     const principal = outcome.principal;
-    const account = await this.settling(attempt, () =>
-      principal.source === INTERNAL_BACKEND ? this.deps.accounts.findByKey(key) : this.deps.accountService.provisionDirectoryAccount(principal),
-    );
+    const found = await this.settling(attempt, () => this.localAccount(principal, key));
     const now = this.deps.clock.now();
-    if (!account || !account.enabled) {
+    if (!found || !found.account.enabled) {
       await this.deps.regulator.abandon(attempt);
-      if (!account) return { status: 'invalid' };
+      if (!found) return { status: 'invalid' };
       await this.deps.audit.append({ ...auditBase, event: 'login', outcome: 'failure', backend: backendName, details: { reason: 'account_disabled', channel: context.channel } }, now);
       return { status: 'disabled' };
     }
+    const { account, factors } = found;
     await this.settling(attempt, () => this.recordLogin(account, outcome, now));
-    const factors = await this.settling(attempt, () => this.deps.factors.enrolledKinds(account.id));
     // With a second factor to come, the first one alone does not clear earlier failures: codes count toward the same lock.
     if (factors.length > 0) await this.deps.regulator.abandon(attempt);
     else await this.deps.regulator.succeed(attempt);
@@ -236,6 +234,13 @@ export class LoginService {
       now,
     );
     return { status: 'success', account: current, principal, backend: backendName ?? INTERNAL_BACKEND, authenticatedAt: now, factors, ...(passwordChange ? { passwordChange } : {}) };
+  }
+
+  /** The local account and its enrolled second factors: an internal account's in one read, a directory account's after provisioning. */
+  private async localAccount(principal: Principal, key: string): Promise<{ account: Account; factors: FactorKind[] } | null> {
+    if (principal.source === INTERNAL_BACKEND) return this.deps.accounts.findByKeyWithFactors(key);
+    const account = await this.deps.accountService.provisionDirectoryAccount(principal);
+    return { account, factors: await this.deps.factors.enrolledKinds(account.id) };
   }
 
   /** The login time, and a legacy or weaker hash replaced in the same transaction. */

@@ -73,4 +73,11 @@ export const SECOND_FACTOR_REFUSALS = {
     message: 'This account must use a second factor but has none yet: sign in once on the login page (/cas/login) to set one up.',
   },
   invalidCode: { status: 401, code: 'invalid_otp', message: 'The second-factor code is not correct. Codes change every 30 seconds; each works once.' },
+  /** A key's ceremony needs a browser, which these ways in do not have. */
+  securityKeyOnly: {
+    status: 403,
+    code: 'mfa_security_key_only',
+    message:
+      "This account's second factor is a security key, which REST tickets and API tokens cannot use (a key needs a browser). Sign in on the login page (/cas/login), add an authenticator app there, or send one of the account's recovery codes as \"otp\" (REST) or in the X-Portcullis-OTP header (API).",
+  },
 } as const satisfies Record<string, Omit<RefusalEntry, 'extensions'>>;

@@ -2,9 +2,9 @@ import type { Config } from '../config/schema';
 
 /**
  * The one builder of absolute URLs to Portcullis itself (REST Location, the
- * SAML Issuer, OpenAPI `servers`). They come from `server.publicUrl`, or the
- * listening address when it is unset, never from a request's Host or
- * X-Forwarded-Host: a forged header must not put another site's name in a
+ * SAML Issuer, OpenAPI `servers`, the WebAuthn relying party). They come from
+ * `server.publicUrl`, or the listening address when it is unset, never from a
+ * request's Host or X-Forwarded-Host: a forged header must not put another site's name in a
  * Location header or an assertion.
  */
 export class PublicUrl {
@@ -26,9 +26,14 @@ export class PublicUrl {
     return `${this.base}${path}`;
   }
 
-  /** The public base URL's host name (the SAML assertion's Issuer). */
+  /** The public base URL's host name (the SAML assertion's Issuer, the WebAuthn relying party ID). */
   hostname(): string {
     return new URL(this.base).hostname;
+  }
+
+  /** The public base URL's origin (scheme, host, port: what browsers report to WebAuthn). */
+  origin(): string {
+    return new URL(this.base).origin;
   }
 }
 

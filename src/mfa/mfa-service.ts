@@ -1,7 +1,8 @@
 /**
- * Second factors: enrolment, verification, listing, removal. Owns the MFA
- * policy (who must use a factor) and the rule that a wrong code counts toward
- * the NEC lockout exactly like a wrong password (through the regulator).
+ * Second factors: enrolment, verification, listing, removal. Applies the MFA
+ * policy (who must use a factor: second-factor-rule.ts) and owns the rule
+ * that a wrong code counts toward the NEC lockout exactly like a wrong
+ * password (through the regulator).
  * May import: shared/, policy/regulator, storage/mfa-store types, mfa/ helpers.
  */
 import type { Account } from '../accounts/account';
@@ -14,8 +15,7 @@ import { hashRecoveryCode, looksLikeRecoveryCode, matchingHash, newRecoveryCodes
 import type { SecretBox } from './secret-box';
 import { matchingStep, newTotpSecret, provisioningUri } from './totp';
 import { qrSvg } from './qr';
-
-export type MfaRequirement = 'never' | 'admins' | 'all';
+import { type MfaRequirement, type SecondFactorFacts, secondFactorNeeded } from './second-factor-rule';
 
 /** What MfaService needs of storage (src/storage/mfa-store.ts). */
 export interface FactorStore {
@@ -75,10 +75,9 @@ const MAX_CODE_LENGTH = 32;
 export class MfaService {
   constructor(private readonly deps: MfaDeps) {}
 
-  /** Whether policy asks this account for a second factor (before any service's own requirement). */
-  requiredFor(account: Pick<Account, 'role'>): boolean {
-    const requirement = this.deps.requirement();
-    return requirement === 'all' || (requirement === 'admins' && account.role === 'admin');
+  /** Whether a sign-in needs a second factor before it completes, under today's `mfa.require` (src/mfa/second-factor-rule.ts). */
+  secondFactorNeeded(facts: Omit<SecondFactorFacts, 'requirement'>): boolean {
+    return secondFactorNeeded({ ...facts, requirement: this.deps.requirement() });
   }
 
   async enrolledKinds(accountId: number): Promise<FactorKind[]> {

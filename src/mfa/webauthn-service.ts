@@ -2,7 +2,8 @@
  * WebAuthn security keys and passkeys: registration, the second-factor
  * assertion, and passwordless passkey sign-in. Challenges are stored in the
  * database (any instance finishes a ceremony another began) and used once;
- * the relying party is `server.publicUrl`, never a request header. A failed
+ * the relying party is where users reach Portcullis, from the one public-URL
+ * builder (`server.publicUrl`), never a request header. A failed
  * assertion is a failure toward the NEC lockout through the regulator, like a
  * wrong code; a signature counter that did not grow (a cloned authenticator)
  * is refused and audited.
@@ -39,25 +40,22 @@ export interface CredentialStore {
   hasFactors(accountId: number): Promise<boolean>;
 }
 
-export interface RelyingParty {
-  /** RP ID: the host name of server.publicUrl. */
-  id: string;
-  /** The origin browsers report: server.publicUrl's. */
-  origin: string;
-  name: string;
+/** Where users reach Portcullis (src/http/public-url.ts: server.publicUrl, or the listening address). */
+export interface PublicAddress {
+  /** The RP ID: the public URL's host name. */
+  hostname(): string;
+  /** The origin browsers report. */
+  origin(): string;
 }
 
-/** The relying party is wherever users reach Portcullis: server.publicUrl (default https://localhost:port). */
-export function relyingPartyOf(server: { publicUrl?: string; port: number }): RelyingParty {
-  const url = new URL(server.publicUrl ?? `https://localhost:${server.port}`);
-  return { id: url.hostname, origin: url.origin, name: 'Portcullis' };
-}
+const RP_NAME = 'Portcullis';
 
 export interface WebAuthnDeps extends FactorAuditDeps {
   store: CredentialStore;
   regulator: LoginRegulator;
   clock: Clock;
-  relyingParty: () => RelyingParty;
+  /** The relying party is wherever users reach Portcullis; read at each ceremony (the listening address is known only once listening). */
+  publicUrl: PublicAddress;
   findAccount(accountId: number): Promise<Account | null>;
   /** A passkey sign-in is a login: last_login_at (inactivity rules) moves like a password's. */
   recordLogin(accountId: number, now: number): Promise<void>;
@@ -136,11 +134,10 @@ export class WebAuthnService {
 
   /** Options for `navigator.credentials.create` (a new key for this account). */
   async registrationOptions(account: Account): Promise<PublicKeyCredentialCreationOptionsJSON> {
-    const rp = this.deps.relyingParty();
     const existing = await this.deps.store.credentials(account.id);
     const options = await generateRegistrationOptions({
-      rpName: rp.name,
-      rpID: rp.id,
+      rpName: RP_NAME,
+      rpID: this.deps.publicUrl.hostname(),
       userName: account.username,
       userDisplayName: account.displayName ?? account.username,
       userID: userHandleOf(account),
@@ -162,8 +159,8 @@ export class WebAuthnService {
     const response = parseCredential(attestationSchema, responseText) as RegistrationResponseJSON | null;
     const challenge = response ? challengeOf(response.response.clientDataJSON) : null;
     if (!response || !challenge || !(await this.deps.store.takeChallenge(challenge, 'register', account.id, this.deps.clock.now()))) return null;
-    const rp = this.deps.relyingParty();
-    const verified = await verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: rp.origin, expectedRPID: rp.id, requireUserVerification: false }).catch(() => null);
+    const { publicUrl } = this.deps;
+    const verified = await verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: publicUrl.origin(), expectedRPID: publicUrl.hostname(), requireUserVerification: false }).catch(() => null);
     if (!verified?.verified) return null;
     const { credential } = verified.registrationInfo;
     if (await this.deps.store.byCredentialId(credential.id)) return null;
@@ -182,7 +179,7 @@ export class WebAuthnService {
   async authenticationOptions(account: Account): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const keys = await this.deps.store.credentials(account.id);
     const options = await generateAuthenticationOptions({
-      rpID: this.deps.relyingParty().id,
+      rpID: this.deps.publicUrl.hostname(),
       allowCredentials: keys.map((c) => ({ id: c.credentialId, transports: c.transports })),
       userVerification: 'preferred',
     });
@@ -192,7 +189,7 @@ export class WebAuthnService {
 
   /** Options for passwordless sign-in: any discoverable credential, user verification required. */
   async passkeyOptions(): Promise<PublicKeyCredentialRequestOptionsJSON> {
-    const options = await generateAuthenticationOptions({ rpID: this.deps.relyingParty().id, userVerification: 'required' });
+    const options = await generateAuthenticationOptions({ rpID: this.deps.publicUrl.hostname(), userVerification: 'required' });
     await this.remember(options.challenge, 'passkey', null);
     return options;
   }
@@ -286,12 +283,12 @@ export class WebAuthnService {
     const challenge = challengeOf(response.response.clientDataJSON);
     const now = this.deps.clock.now();
     if (!challenge || !(await this.deps.store.takeChallenge(challenge, ceremony, accountId, now))) return 'invalid';
-    const rp = this.deps.relyingParty();
+    const { publicUrl } = this.deps;
     const verified = await verifyAuthenticationResponse({
       response,
       expectedChallenge: challenge,
-      expectedOrigin: rp.origin,
-      expectedRPID: rp.id,
+      expectedOrigin: publicUrl.origin(),
+      expectedRPID: publicUrl.hostname(),
       // Counter 0 here: the counter is compared below, after the signature proved the response genuine.
       credential: { id: credential.credentialId, publicKey: new Uint8Array(Buffer.from(credential.publicKey, 'base64url')), counter: 0, transports: credential.transports },
       requireUserVerification: requireUv,

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { FACTOR_KINDS, type FactorKind } from './mfa-store';
 import { affected } from './db';
 
 import type { Account, AccountChanges, AccountFilter, NewAccount } from '../accounts/account';
@@ -94,6 +95,19 @@ export class AccountRepository {
   async findByKey(usernameKey: string): Promise<Account | null> {
     const row = await this.db<AccountRow>('accounts').where({ username_key: usernameKey }).first();
     return row ? toAccount(row) : null;
+  }
+
+  /**
+   * An account and the kinds of second factor it has enrolled, in one round
+   * trip: the sign-in's own account read (CASE WHEN EXISTS reads the same on
+   * SQLite, PostgreSQL and SQL Server, and each probe uses the account_id index).
+   */
+  async findByKeyWithFactors(usernameKey: string): Promise<{ account: Account; factors: FactorKind[] } | null> {
+    const probes = FACTOR_KINDS.map((kind) =>
+      this.db.raw('CASE WHEN EXISTS (SELECT 1 FROM mfa_factors WHERE mfa_factors.account_id = accounts.id AND mfa_factors.kind = ?) THEN 1 ELSE 0 END AS ??', [kind, `has_${kind}`]),
+    );
+    const row = (await this.db('accounts').where({ username_key: usernameKey }).first('accounts.*', ...probes)) as (AccountRow & Record<string, unknown>) | undefined;
+    return row ? { account: toAccount(row), factors: FACTOR_KINDS.filter((kind) => Number(row[`has_${kind}`]) === 1) } : null;
   }
 
   async findById(id: number): Promise<Account | null> {

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { affected } from './db';
 
 export type FactorKind = 'totp' | 'recovery' | 'webauthn';
+export const FACTOR_KINDS: readonly FactorKind[] = ['totp', 'recovery', 'webauthn'];
 
 export interface StoredFactor {
   id: number;

@@ -19,7 +19,7 @@ import type { Account } from '../accounts/account';
 import type { FactorKind } from '../storage/mfa-store';
 import type { Clock } from '../shared/clock';
 import type { SsoSession } from '../tickets/sessions';
-import { hasSecondFactor } from '../tickets/sessions';
+import { methodsOf } from '../tickets/sessions';
 import { enrolTotpPage, recoveryCodesPage, secondFactorPage } from './mfa-views';
 import { type MessageKey, isMessageKey } from './i18n';
 import { KEY_MESSAGES, addKeySection, securityKeySection } from './webauthn-views';
@@ -84,18 +84,14 @@ export class SecondFactorStep {
     return this.deps.mfa.enrolledKinds(accountId);
   }
 
-  /** Whether this login needs a second factor before it completes. */
+  /** Whether this login needs a second factor after its first one (no session yet). */
   needed(result: Success, request: ResumableRequest): boolean {
-    return result.factors.length > 0 || request.mfa || this.deps.mfa.requiredFor(result.account);
+    return this.deps.mfa.secondFactorNeeded({ account: { role: result.account.role, enrolled: result.factors }, requested: request.mfa, sessionMethods: [] });
   }
 
-  /**
-   * Whether an existing session must step up for this request. Decided from
-   * the session alone (no I/O on the single sign-on path): a session is
-   * created with a second factor whenever its account needed one at the time.
-   */
+  /** Whether an existing session must step up for this request, decided from the session alone (no I/O on the single sign-on path). */
   stepUpNeeded(session: SsoSession, request: ResumableRequest): boolean {
-    return request.mfa && !hasSecondFactor(session.authentication);
+    return this.deps.mfa.secondFactorNeeded({ requested: request.mfa, sessionMethods: methodsOf(session.authentication) });
   }
 
   /** Shows the code form, or the enrolment form for an account with no factor yet. */

@@ -215,6 +215,7 @@ describe('SQL Server dialect (compiled offline)', () => {
       });
       await repo.lockAdministratorRoster();
       await repo.findByKey('alice');
+      await repo.findByKeyWithFactors('alice');
       await repo.findById(7);
       await repo.list({ role: 'admin', source: 'internal', enabled: true, search: 'a_b%[c', offset: 10, limit: 5 });
       await repo.listWithLockout({ locked: true }, 5);

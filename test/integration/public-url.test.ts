@@ -2,6 +2,7 @@ import request from 'supertest';
 import { type TestContext, createTestContext } from '../support/test-app';
 import { callEndpoint, loginForTicket, registerService, ssoTicket } from '../support/cas-helpers';
 import { type Receiver, startReceiver } from '../support/cas-servers';
+import { SoftAuthenticator } from '../support/soft-authenticator';
 
 /**
  * Issue 16 item 3: every absolute URL Portcullis builds comes from
@@ -64,6 +65,18 @@ describe('absolute URLs ignore forged Host and X-Forwarded-Host', () => {
     expect(res.text).toContain('Issuer="127.0.0.1"');
     expect(res.text).toContain(`Recipient="${APP}"`);
     expect(res.text).not.toContain('evil');
+  });
+
+  it('the WebAuthn relying party is the same public URL (the listening address when publicUrl is unset)', async () => {
+    await setUp();
+    const options = await forged(request(ctx.url).post('/cas/webauthn/options').ca(ctx.ca).type('form')).send({ ceremony: 'passkey' });
+    expect(options.status).toBe(200);
+    expect(options.body.rpId).toBe(new URL(ctx.url).hostname);
+    // The origin a ceremony must come from carries the real (listening) port.
+    const account = await ctx.services.accountService.requireByUsername('alice');
+    const registration = await ctx.services.webauthn.registrationOptions(account);
+    const credential = new SoftAuthenticator(ctx.url).register(registration);
+    expect(await ctx.services.webauthn.register(account, credential, 'Desk key', { clientIp: null, userAgent: null, channel: 'test' })).not.toBeNull();
   });
 
   it('OpenAPI servers is the public API URL', async () => {

@@ -2,6 +2,7 @@ import { type TestContext, createTestContext, executionFrom, submitLogin } from 
 import { SoftAuthenticator } from '../support/soft-authenticator';
 import { passkeyObstacle } from '../../src/mfa/webauthn-service';
 import { TGC_COOKIE } from '../../src/web/login-routes';
+import { ApiClient } from '../support/admin-api';
 
 /**
  * Security keys and passkeys over HTTP with a software authenticator, on
@@ -200,5 +201,29 @@ describe('WebAuthn security keys and passkeys', () => {
     const phished = key.from('https://localhost');
     const refused = await a.agent().post('/cas/mfa/webauthn').set('Host', 'localhost').type('form').send({ token, credential: phished.assert(opts) });
     expect(refused.status).toBe(401);
+  });
+
+  it('refuses REST tickets and API tokens alike, saying why, for an account whose second factor is only a security key; a recovery code still serves', async () => {
+    const page = await submitLogin(a.agent(), 'root', PASSWORD);
+    const token = tokenIn(page.text);
+    const credential = new SoftAuthenticator(ORIGIN).register(await options(a.agent(), 'register', token));
+    const done = await a.agent().post('/cas/mfa/webauthn/enrol').type('form').send({ token, credential, name: 'Desk key' });
+    const recovery = done.text.match(/[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}/g)!;
+    expect(recovery).toHaveLength(10);
+    const rest = (otp?: string) => a.agent().post('/cas/v1/tickets').type('form').send({ username: 'root', password: PASSWORD, ...(otp ? { otp } : {}) });
+    const api = (otp?: string) => {
+      const test = new ApiClient(a).post('/tokens', { username: 'root', password: PASSWORD });
+      return otp ? test.set('X-Portcullis-OTP', otp) : test;
+    };
+    for (const otp of [undefined, '123456']) {
+      const restRefusal = await rest(otp);
+      expect([restRefusal.status, restRefusal.text]).toEqual([403, expect.stringContaining('security key')]);
+      const apiRefusal = await api(otp);
+      expect([apiRefusal.status, apiRefusal.body.type]).toEqual([403, expect.stringMatching(/mfa-security-key-only$/)]);
+      expect(apiRefusal.body.detail).toBe(restRefusal.text.trim());
+    }
+    // No code was checked, so nothing counted toward the lockout (limit 3).
+    expect((await rest(recovery[0])).status).toBe(201);
+    expect((await api(recovery[1])).status).toBe(201);
   });
 });
