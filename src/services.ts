@@ -103,54 +103,73 @@ export interface BuildOptions {
   beforeKeys?: (knex: Database['knex']) => Promise<unknown>;
 }
 
-export async function buildServices(loaded: LoadedConfig, options: BuildOptions = {}): Promise<Services> {
+/** What every part is built on: config, clock, logger, the pool and the live policy. */
+interface Foundation {
+  loaded: LoadedConfig;
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  env: NodeJS.ProcessEnv;
+  db: Database;
+  policy: LivePolicySource;
+}
+
+function foundationOf(loaded: LoadedConfig, options: BuildOptions): Foundation {
   const config = loaded.config;
-  const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logging.level);
   const env = options.env ?? process.env;
   const db = openDatabase(config.database, loaded.dataDir, env);
   const policy = new LivePolicySource({ configDir: loaded.configDir, dataDir: loaded.dataDir, env }, loaded, logger);
-  const accounts = new AccountRepository(db.knex);
-  const lockouts = new LockoutStore(db.knex);
-  const audit = new AuditLog(db.knex);
-  const keys = new KeyStore(db.knex);
-  const metrics = new Metrics({ activeSessions: () => tickets.countActive('TGT', clock.now()) });
-  audit.observe((event) => metrics.observeAudit(event));
-  const tickets = new MeteredTicketRegistry(new KnexTicketStore(db.knex), (kind) => metrics.ticketIssued(kind));
-  const clientThrottles = new ClientThrottleStore(db.knex);
-  const regulator = new LoginRegulator({ counters: lockouts, clients: clientThrottles, lockout: () => policy.get().lockout, throttle: () => config.ops.clientThrottle, clock });
-  const sessions = new SessionService(tickets, clock, () => ({ idleSeconds: config.tickets.tgtIdleTimeoutSeconds, hardSeconds: config.tickets.tgtHardTimeoutSeconds }));
-  const hasher = new PasswordHasher(config.argon2);
+  return { loaded, config, clock: options.clock ?? systemClock, logger, env, db, policy };
+}
+
+/** The breached-password filter; a required one that cannot load stops the build (and closes the pool). */
+async function loadBreachedFilter({ loaded, config, logger, db }: Foundation): Promise<BreachedFilterSource> {
   const filterPath = breachedFilterPath(loaded.dataDir, config.password.breachedFilterFile);
   const breachedFilter = new BreachedFilterSource(filterPath.file, filterPath.required, logger);
   await breachedFilter.load().catch(async (error: unknown) => {
     await db.knex.destroy();
     throw error;
   });
+  return breachedFilter;
+}
+
+/** Tickets (metered), sessions and the metrics that count them. */
+function ticketsOf({ db, clock, config }: Foundation, audit: AuditLog) {
+  const metrics = new Metrics({ activeSessions: () => tickets.countActive('TGT', clock.now()) });
+  audit.observe((event) => metrics.observeAudit(event));
+  const tickets = new MeteredTicketRegistry(new KnexTicketStore(db.knex), (kind) => metrics.ticketIssued(kind));
+  const sessions = new SessionService(tickets, clock, () => ({ idleSeconds: config.tickets.tgtIdleTimeoutSeconds, hardSeconds: config.tickets.tgtHardTimeoutSeconds }));
+  return { metrics, tickets, sessions };
+}
+
+/** The sign-in path: regulator, accounts, backends, the login service and passport's strategies at the edge. */
+function signInOf(base: Foundation, stores: { accounts: AccountRepository; audit: AuditLog; factors: MfaStore }, breachedFilter: BreachedFilterSource) {
+  const { config, clock, logger, env, db, policy } = base;
+  const { accounts, audit } = stores;
+  const lockouts = new LockoutStore(db.knex);
+  const clientThrottles = new ClientThrottleStore(db.knex);
+  const regulator = new LoginRegulator({ counters: lockouts, clients: clientThrottles, lockout: () => policy.get().lockout, throttle: () => config.ops.clientThrottle, clock });
+  const hasher = new PasswordHasher(config.argon2);
   const accountService = new AccountService(accounts, lockouts, hasher, policy, audit, clock, breachedFilter);
   const backends = createBackends({ config, accounts, hasher, logger, env });
   const chain = new BackendChain(backends, accounts);
-  const factors = new MfaStore(db.knex);
-  const loginService = new LoginService({ chain, accounts, accountService, regulator, hasher, policy, audit, clock, logger, factors: { enrolledKinds: (id) => factors.kinds(id) } });
+  const loginService = new LoginService({ chain, accounts, accountService, regulator, hasher, policy, audit, clock, logger, factors: { enrolledKinds: (id) => stores.factors.kinds(id) } });
   const negotiate = createNegotiateAuthenticator(backends, loginService, audit, clock, logger);
-  const cas = new CasProtocol({ serviceStore: new KnexServiceStore(db.knex), singleLogoutStore: new KnexSingleLogoutStore(db.knex), config, clock, logger, tickets, accounts });
-  if (options.beforeKeys) await options.beforeKeys(db.knex);
-  const signer = new TokenSigner(await keys.getOrCreate('form-signing', clock.now()));
+  const authenticate = edgeAuthenticator(edgePassport(loginService, negotiate));
+  return { lockouts, clientThrottles, regulator, hasher, accountService, backends, chain, loginService, negotiate, authenticate };
+}
+
+/** Second factors: the secret box (its key must exist once any factor does), TOTP and recovery codes, security keys. */
+async function secondFactorsOf(base: Foundation, deps: { factors: MfaStore; accounts: AccountRepository; audit: AuditLog; regulator: LoginRegulator; metrics: Metrics; publicUrl: PublicUrl }) {
+  const { config, clock, env, loaded, db, policy } = base;
+  const { factors, accounts, audit, regulator, metrics, publicUrl } = deps;
   const secretBox = new SecretBox(
     loadKey({ keyFile: config.mfa.secretKeyFile, envKey: env.PORTCULLIS_MFA_KEY, defaultFile: path.join(loaded.dataDir, 'mfa.key') }, await factors.anyExist()),
     loadExtraKeys(config.mfa.extraKeyFiles),
   );
-  const mfa = new MfaService({
-    store: factors,
-    box: secretBox,
-    regulator,
-    audit,
-    clock,
-    requirement: () => config.mfa.require,
-    issuer: config.mfa.issuer,
-    onAttempt: (factor, outcome) => metrics.mfaAttempt(factor, outcome),
-  });
-  const publicUrl = new PublicUrl(config.server);
+  const onAttempt = (factor: string, outcome: string) => metrics.mfaAttempt(factor, outcome);
+  const mfa = new MfaService({ store: factors, box: secretBox, regulator, audit, clock, requirement: () => config.mfa.require, issuer: config.mfa.issuer, onAttempt });
   const webauthn = new WebAuthnService({
     store: new WebAuthnStore(db.knex),
     regulator,
@@ -159,38 +178,40 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
     publicUrl,
     findAccount: (id) => accounts.findById(id),
     recordLogin: (id, now) => accounts.recordLogin(id, now),
-    onAttempt: (factor, outcome) => metrics.mfaAttempt(factor, outcome),
+    onAttempt,
     maxPasswordAgeDays: () => policy.get().password.maxAgeDays,
   });
+  return { secretBox, mfa, webauthn };
+}
+
+/** Builds every service from the loaded config, in dependency order; a list of named steps. */
+export async function buildServices(loaded: LoadedConfig, options: BuildOptions = {}): Promise<Services> {
+  const base = foundationOf(loaded, options);
+  const { config, clock, db } = base;
+  const stores = { accounts: new AccountRepository(db.knex), audit: new AuditLog(db.knex), keys: new KeyStore(db.knex), factors: new MfaStore(db.knex) };
+  const { metrics, tickets, sessions } = ticketsOf(base, stores.audit);
+  const breachedFilter = await loadBreachedFilter(base);
+  const signIn = signInOf(base, stores, breachedFilter);
+  const cas = new CasProtocol({ serviceStore: new KnexServiceStore(db.knex), singleLogoutStore: new KnexSingleLogoutStore(db.knex), config, clock, logger: base.logger, tickets, accounts: stores.accounts });
+  if (options.beforeKeys) await options.beforeKeys(db.knex);
+  const signer = new TokenSigner(await stores.keys.getOrCreate('form-signing', clock.now()));
+  const publicUrl = new PublicUrl(config.server);
+  const secondFactors = await secondFactorsOf(base, { ...stores, regulator: signIn.regulator, metrics, publicUrl });
   return {
     loaded,
     config,
     clock,
-    logger,
+    logger: base.logger,
     db,
-    policy,
-    accounts,
-    lockouts,
-    audit,
-    keys,
+    policy: base.policy,
+    ...stores,
+    ...signIn,
+    ...secondFactors,
     tickets,
     sessions,
-    hasher,
-    breachedFilter,
-    accountService,
-    backends,
-    chain,
-    loginService,
-    authenticate: edgeAuthenticator(edgePassport(loginService, negotiate)),
-    negotiate,
-    signer,
     metrics,
-    regulator,
-    clientThrottles,
-    mfa,
-    webauthn,
-    factors,
-    secretBox,
+    breachedFilter,
+    signer,
     leases: new KnexJobLeaseStore(db.knex),
     instanceId: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
     servicePort: cas.servicePort,
@@ -200,7 +221,7 @@ export async function buildServices(loaded: LoadedConfig, options: BuildOptions 
     notices: new NoticeStore(db.knex),
     async close() {
       await cas.stop();
-      await Promise.allSettled(backends.map((b) => b.close()));
+      await Promise.allSettled(signIn.backends.map((b) => b.close()));
       await db.knex.destroy();
     },
   };
