@@ -87,49 +87,57 @@ export function sqliteDatabasePath(db: Config['database'], dataDir: string): str
   return path.resolve(dataDir, db.filename);
 }
 
+type DatabaseOptions = { options: Knex.Config; description: string };
+
 /** The knex options for a config; exported so tests can compile SQL for a dialect offline. */
-export function knexOptions(db: Config['database'], dataDir: string, env: NodeJS.ProcessEnv = process.env): { options: Knex.Config; description: string } {
+export function knexOptions(db: Config['database'], dataDir: string, env: NodeJS.ProcessEnv = process.env): DatabaseOptions {
   const password = databasePassword(db, env);
-  if (db.client === 'sqlite') {
-    const filename = sqliteDatabasePath(db, dataDir) ?? ':memory:';
-    if (filename !== ':memory:') ensureSqliteWritable(filename);
-    return {
-      description: `sqlite ${filename}`,
-      options: {
-        client: 'better-sqlite3',
-        connection: { filename },
-        useNullAsDefault: true,
-        // One connection: SQLite serializes writers anyway, and a single
-        // connection makes every transaction atomic with respect to the others.
-        pool: {
-          min: 1,
-          max: 1,
-          afterCreate: (conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) => {
-            conn.pragma('journal_mode = WAL');
-            conn.pragma('synchronous = NORMAL');
-            conn.pragma('foreign_keys = ON');
-            conn.pragma('busy_timeout = 5000');
-            // Ticket lookups by random hash keys touch random pages; with SQLite's 2 MiB default a
-            // registry of a million tickets reads from the OS on every hit (bench/sso.ts: 1M vs 10k).
-            conn.pragma(`cache_size = -${db.sqliteCacheMiB * 1024}`);
-            cachePreparedStatements(conn);
-            done(null, conn);
-          },
+  if (db.client === 'sqlite') return sqliteOptions(db, dataDir);
+  if (db.client === 'postgres') return postgresOptions(db, password);
+  return mssqlOptions(db, password);
+}
+
+function sqliteOptions(db: Config['database'], dataDir: string): DatabaseOptions {
+  const filename = sqliteDatabasePath(db, dataDir) ?? ':memory:';
+  if (filename !== ':memory:') ensureSqliteWritable(filename);
+  return {
+    description: `sqlite ${filename}`,
+    options: {
+      client: 'better-sqlite3',
+      connection: { filename },
+      useNullAsDefault: true,
+      // One connection: SQLite serializes writers anyway, and a single
+      // connection makes every transaction atomic with respect to the others.
+      pool: {
+        min: 1,
+        max: 1,
+        afterCreate: (conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) => {
+          conn.pragma('journal_mode = WAL');
+          conn.pragma('synchronous = NORMAL');
+          conn.pragma('foreign_keys = ON');
+          conn.pragma('busy_timeout = 5000');
+          // Ticket lookups by random hash keys touch random pages; with SQLite's 2 MiB default a
+          // registry of a million tickets reads from the OS on every hit (bench/sso.ts: 1M vs 10k).
+          conn.pragma(`cache_size = -${db.sqliteCacheMiB * 1024}`);
+          cachePreparedStatements(conn);
+          done(null, conn);
         },
       },
-    };
-  }
-  if (db.client === 'postgres') {
-    const connection: Knex.PgConnectionConfig = db.url
-      ? { connectionString: db.url }
-      : { host: db.host, port: db.port, database: db.database, user: db.user };
-    if (password !== undefined) connection.password = password;
-    if (db.encrypt) connection.ssl = { rejectUnauthorized: !db.trustServerCertificate };
-    return {
-      description: `postgres ${db.url ? redactUrl(db.url) : `${db.host ?? 'localhost'}:${db.port ?? 5432}/${db.database ?? ''}`}`,
-      options: { client: 'pg', connection, pool: { min: db.poolMin, max: db.poolMax } },
-    };
-  }
+    },
+  };
+}
+
+function postgresOptions(db: Config['database'], password: string | undefined): DatabaseOptions {
+  const connection: Knex.PgConnectionConfig = db.url ? { connectionString: db.url } : { host: db.host, port: db.port, database: db.database, user: db.user };
+  if (password !== undefined) connection.password = password;
+  if (db.encrypt) connection.ssl = { rejectUnauthorized: !db.trustServerCertificate };
+  return {
+    description: `postgres ${db.url ? redactUrl(db.url) : `${db.host ?? 'localhost'}:${db.port ?? 5432}/${db.database ?? ''}`}`,
+    options: { client: 'pg', connection, pool: { min: db.poolMin, max: db.poolMax } },
+  };
+}
+
+function mssqlOptions(db: Config['database'], password: string | undefined): DatabaseOptions {
   const mssqlConnection: Knex.MsSqlConnectionConfigBase & { options: { encrypt: boolean; trustServerCertificate: boolean } } = {
     server: db.host ?? 'localhost',
     port: db.port ?? 1433,
