@@ -55,7 +55,7 @@ function consoleDeps(services: Services, web: Pick<ConsoleDeps, 'tokens' | 'ui' 
     clock: services.clock,
     policy: services.policy,
     accountService: services.accountService,
-    listAccounts: (filter, now) => listAccounts(services.accounts, filter, now),
+    listAccounts: (filter, now) => listAccounts(services.accounts, filter, now, services.policy.get().lockout),
     accounts: services.accounts,
     regulator: services.regulator,
     audit: services.audit,

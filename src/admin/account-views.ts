@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { isLegacyMd5 } from '../authn/password-hasher';
 import { INTERNAL_BACKEND } from '../authn/internal-backend';
 import type { Account, Role } from '../accounts/account';
-import type { LockView } from '../policy/regulator';
+import { type LockView, type LockoutPolicy, lockoutOn } from '../policy/regulator';
 import type { LockoutState } from '../storage/lockout-store';
 import type { accountSchema, lockoutStateSchema } from './schemas';
 
@@ -75,8 +75,18 @@ export interface AccountLister {
   ): Promise<{ items: { account: Account; lockout: LockoutState }[]; total: number }>;
 }
 
-/** Accounts with their names' lockout counters, paged (the API's and the console's list). */
-export async function listAccounts(accounts: AccountLister, filter: AccountListFilter, now: number): Promise<{ items: { account: Account; lockout: LockoutState }[]; total: number }> {
-  const { state, ...rest } = filter;
-  return accounts.listWithLockout({ ...rest, ...(state ? { enabled: state === 'enabled' } : {}) }, now);
+/**
+ * Accounts with their names' lockout counters, paged (the API's and the console's list).
+ * With lockout off, `locked` filters by the regulator's rule (nothing is locked), not by stored counters.
+ */
+export async function listAccounts(
+  accounts: AccountLister,
+  filter: AccountListFilter,
+  now: number,
+  lockout: LockoutPolicy,
+): Promise<{ items: { account: Account; lockout: LockoutState }[]; total: number }> {
+  const { state, locked, ...rest } = filter;
+  if (locked === true && !lockoutOn(lockout)) return { items: [], total: 0 };
+  const byLock = locked !== undefined && lockoutOn(lockout) ? { locked } : {};
+  return accounts.listWithLockout({ ...rest, ...byLock, ...(state ? { enabled: state === 'enabled' } : {}) }, now);
 }

@@ -82,9 +82,14 @@ export interface LockView {
   lockedUntil: number | null;
 }
 
+/** NEC's MaxAllowedLoginFailureCount of 0 turns lockout off: no name is locked, whatever counters remain. */
+export function lockoutOn(policy: LockoutPolicy): boolean {
+  return policy.maxAllowedLoginFailureCount > 0;
+}
+
 /** The lock rule: a name is locked while lockout is on and its lock has not run out. */
 export function isLocked(state: LockoutState, policy: LockoutPolicy, now: number): boolean {
-  return policy.maxAllowedLoginFailureCount > 0 && state.lockedUntil !== null && state.lockedUntil > now;
+  return lockoutOn(policy) && state.lockedUntil !== null && state.lockedUntil > now;
 }
 
 /** The counter as it stands now: a lock that ran out counts as no failures (the next one starts afresh). */

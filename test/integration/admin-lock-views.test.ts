@@ -32,6 +32,17 @@ describe('administration API: lock views and the one account list', () => {
     expect((await admin.get('/stats')).body.accounts.lockedNow).toBe(0);
   });
 
+  it('filters ?locked= by the same rule: with lockout off nothing is locked, and with it on the stored lock counts', async () => {
+    const names = async (query: string) => (await admin.get(`/accounts?${query}`)).body.items.map((a: { username: string }) => a.username);
+    await start(0);
+    expect(await names('locked=true')).toEqual([]);
+    expect(await names('locked=false')).toContain('alice');
+    await ctx.close();
+    await start(3);
+    expect(await names('locked=true')).toEqual(['alice']);
+    expect(await names('locked=false')).not.toContain('alice');
+  });
+
   it('finds a name searched in another Unicode form (full-width, upper case) in the API and the repository the CLI lists with', async () => {
     await start(3);
     expect((await admin.get(`/accounts?search=${encodeURIComponent('ＡＬＩ')}`)).body.items.map((a: { username: string }) => a.username)).toEqual(['alice']);

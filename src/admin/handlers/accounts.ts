@@ -88,7 +88,7 @@ const listRoute = (deps: AccountRouteDeps) =>
     responses: { 200: { description: 'A page of accounts ordered by username.', schema: accountListSchema } },
     async handle({ query }) {
       const now = deps.clock.now();
-      const { items, total } = await listAccounts(deps.accounts, query, now);
+      const { items, total } = await listAccounts(deps.accounts, query, now, deps.policy.get().lockout);
       const maxAgeDays = deps.policy.get().password.maxAgeDays;
       const lockout = deps.policy.get().lockout;
       return { status: 200, body: { items: items.map((item) => accountView(item.account, lockView(item.lockout, lockout, now), maxAgeDays)), total, ...page(query) } };
