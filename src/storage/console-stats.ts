@@ -27,12 +27,6 @@ export class ConsoleStats {
     return rows.map((r) => ({ role: r.role, source: r.source, enabled: Boolean(Number(r.enabled)), count: Number(r.n) }));
   }
 
-  /** Accounts locked now (as GET /api/v1/stats counts them: unknown names that are locked are not accounts). */
-  async lockedNow(now: number): Promise<number> {
-    const [row] = await this.db('accounts as a').join('lockout_state as l', 'l.username_key', 'a.username_key').where('l.locked_until', '>', now).count<{ n: number | string }[]>({ n: '*' });
-    return Number(row?.n ?? 0);
-  }
-
   /**
    * Sign-ins succeeded and failed, and accounts locked, per hour over the
    * `hours` hours ending with the current one (integer division buckets the

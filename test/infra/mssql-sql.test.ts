@@ -325,7 +325,6 @@ describe('SQL Server dialect (compiled offline)', () => {
     db.respond.next = (q) => (/count\(\*\)/.test(q.sql) ? [{ n: 1, bucket: 0, event: 'login', outcome: 'success', role: 'user', source: 'internal', enabled: true }] : undefined);
     await exerciseAll(new ConsoleStats(db.knex), async (stats) => {
       await stats.accountBreakdown();
-      await stats.lockedNow(1);
       await stats.signInsPerHour(1_767_225_600_000, 24);
       await stats.recentLockouts(10);
     });

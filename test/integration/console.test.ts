@@ -71,6 +71,22 @@ describe('admin console', () => {
     expect((await admin.get('/admin')).status).toBe(303);
   });
 
+  it('counts "locked now" on the dashboard by the regulator\'s rule: a stored lock counts only while lockout is on', async () => {
+    const lockedNow = async () => {
+      const admin = await consoleLogin(ctx, 'root', 'Granite-Osprey-71');
+      return /<strong>(\d+)<\/strong> locked now/.exec((await admin.get('/admin')).text)?.[1];
+    };
+    const storeLock = () => ctx.services.db.knex('lockout_state').insert({ username_key: 'plain', failure_count: 3, locked_until: ctx.clock.now() + 60_000, last_failure_at: ctx.clock.now() });
+    await storeLock();
+    expect(await lockedNow()).toBe('1');
+    await ctx.close();
+    ctx = await createTestContext({ overrides: { lockout: { maxAllowedLoginFailureCount: 0 } } });
+    await ctx.addUser('root', 'Granite-Osprey-71', { role: 'admin' });
+    await ctx.addUser('plain', 'Copper-Meadow-33');
+    await storeLock();
+    expect(await lockedNow()).toBe('0');
+  });
+
   it('creates accounts through the account service: rules, administrator limit, CSRF, audit with the acting administrator', async () => {
     const admin = await consoleLogin(ctx, 'root', 'Granite-Osprey-71');
     const noToken = await admin.post('/admin/accounts').type('form').send({ username: 'sneaky', role: 'user' });
