@@ -5,7 +5,8 @@ import { errorHandler } from './http/error-handler';
 import { securityHeaders } from './http/security-headers';
 import { SecondFactorStep } from './web/second-factor';
 import { WebAuthnStep, browserLibraryRoute } from './web/webauthn-step';
-import { loginRoutes } from './web/login-routes';
+import { HtmlLoginPages, loginAssetRoutes } from './web/login-routes';
+import { casLoginRoutes } from './cas/login/routes';
 import { casErrorRenderer, casValidationRoutes } from './cas/routes';
 import { restTicketRoutes } from './cas/rest-tickets';
 import { API_PREFIX, adminDeps, adminRouter } from './admin/routes';
@@ -103,11 +104,13 @@ export function createApp(services: Services): Express {
     page: (req) => ui.page(req, '/cas/login'),
   });
   const consoleAuth = new ConsoleAuth({ ...services, publicUrl: services.config.server.publicUrl });
-  app.use(ui.routes());
-  app.use(browserLibraryRoute());
+  // Ticket validation first: the hottest path of single sign-on should not walk the page routers.
+  app.use(casValidationRoutes(services));
+  app.use(ui.routes(), browserLibraryRoute(), loginAssetRoutes());
+  const pages = new HtmlLoginPages({ ...services, ui, secondFactor });
   // The console signs in through the login like an application; its callback is allowed without registration.
-  app.use(loginRoutes({ ...services, services: consoleAuth.servicePort(services.servicePort), ui, secondFactor, webauthn }));
-  app.use(casValidationRoutes(services), restTicketRoutes(services));
+  app.use(casLoginRoutes({ ...services, services: consoleAuth.servicePort(services.servicePort), pages, secondFactor, webauthn }));
+  app.use(restTicketRoutes(services));
   app.use(API_PREFIX, adminRouter(services, admin));
   app.use(consoleRoutes({ services, tokens: admin.tokens, ui, auth: consoleAuth, stats: new ConsoleStats(services.db.knex) }));
 
