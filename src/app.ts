@@ -5,7 +5,8 @@ import { errorHandler } from './http/error-handler';
 import { securityHeaders } from './http/security-headers';
 import { SecondFactorStep } from './web/second-factor';
 import { WebAuthnStep, browserLibraryRoute } from './web/webauthn-step';
-import { loginRoutes } from './web/login-routes';
+import { HtmlLoginPages, loginAssetRoutes } from './web/login-routes';
+import { casLoginRoutes } from './cas/login/routes';
 import { casErrorRenderer, casValidationRoutes } from './cas/routes';
 import { restTicketRoutes } from './cas/rest-tickets';
 import { API_PREFIX, adminRouter, apiGuard } from './admin/routes';
@@ -140,11 +141,13 @@ export function createApp(services: Services): Express {
     sessions: services.sessions,
     accountService: services.accountService,
   });
-  app.use(ui.routes());
-  app.use(browserLibraryRoute());
+  // Ticket validation first: the hottest path of single sign-on should not walk the page routers.
+  app.use(casValidationRoutes(services));
+  app.use(ui.routes(), browserLibraryRoute(), loginAssetRoutes());
+  const pages = new HtmlLoginPages({ ...services, ui, secondFactor });
   // The console signs in through the login like an application; its callback is allowed without registration.
-  app.use(loginRoutes({ ...services, services: consoleAuth.servicePort(services.servicePort), ui, secondFactor, webauthn }));
-  app.use(casValidationRoutes(services), restTicketRoutes(services));
+  app.use(casLoginRoutes({ ...services, services: consoleAuth.servicePort(services.servicePort), pages, secondFactor, webauthn }));
+  app.use(restTicketRoutes(services));
   app.use(API_PREFIX, adminRouter(admin));
   app.use(consoleRoutes(consoleDeps(services, { tokens: admin.tokens, ui, auth: consoleAuth })));
 

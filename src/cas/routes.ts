@@ -1,6 +1,7 @@
 import express, { type Request, type Response, Router } from 'express';
 import type { Config } from '../config/schema';
 import type { ErrorRenderer, Problem } from '../http/error-handler';
+import { noStore } from '../http/no-store';
 import { type Params, queryParams } from '../http/params';
 import type { PublicUrl } from '../http/public-url';
 import type { Clock } from '../shared/clock';
@@ -58,15 +59,13 @@ const VALIDATION_ENDPOINTS: [string, ValidationOptions][] = [
 /** How long a SAML assertion may be relied on by the client (Conditions NotOnOrAfter). */
 const SAML_VALIDITY_SECONDS = 30;
 
-/** /validate, the four XML/JSON validation endpoints, /proxy and /samlValidate. */
-export function casValidationRoutes(deps: CasRouteDeps): Router {
-  const router = Router();
-  const { cas } = deps;
+type Measure = <T>(path: string, work: () => Promise<T>) => Promise<T>;
 
-  /** Runs one validation and reports its outcome and duration ("serviceValidate", "p3/proxyValidate"...). */
-  async function measured<T>(path: string, work: () => Promise<T>): Promise<T> {
+/** Runs one validation and reports its outcome and duration ("serviceValidate", "p3/proxyValidate"...). */
+function measurer(metrics: ValidationMetrics | undefined): Measure {
+  return async (path, work) => {
     const started = process.hrtime.bigint();
-    const report = (outcome: 'success' | 'failure') => deps.metrics?.ticketValidated(path.slice('/cas/'.length), outcome, Number(process.hrtime.bigint() - started) / 1e9);
+    const report = (outcome: 'success' | 'failure') => metrics?.ticketValidated(path.slice('/cas/'.length), outcome, Number(process.hrtime.bigint() - started) / 1e9);
     try {
       const result = await work();
       report('success');
@@ -75,36 +74,46 @@ export function casValidationRoutes(deps: CasRouteDeps): Router {
       report('failure');
       throw error;
     }
-  }
+  };
+}
 
-  router.get(ENDPOINTS.validate, async (req, res) => {
+type Handler = (req: Request, res: Response) => Promise<void>;
+
+/** CAS 1.0 /validate: `yes\nuser\n` or `no\n`. */
+function cas1Validate({ cas }: CasRouteDeps, measured: Measure): Handler {
+  return async (req, res) => {
     const params = queryParams(req);
     const result = await measured(ENDPOINTS.validate, () =>
       cas.validator.validate({ service: params.get('service'), ticket: params.get('ticket'), renew: isSet(params.get('renew')) }, { acceptProxyTickets: false, releaseAttributes: false }),
     );
-    res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
     res.status(200).type('text/plain; charset=utf-8').send(renderCas1(result.user));
-  });
+  };
+}
 
-  for (const [path, options] of VALIDATION_ENDPOINTS) {
-    router.get(path, async (req, res) => {
-      const params = queryParams(req);
-      const format = readFormat(params);
-      const { grant: _grant, ...success } = await measured(path, () =>
-        cas.validator.validate({ service: params.get('service'), ticket: params.get('ticket'), pgtUrl: params.get('pgtUrl'), renew: isSet(params.get('renew')) }, options),
-      );
-      sendServiceResponse(res, format, { kind: 'authenticationSuccess', success });
-    });
-  }
+/** /serviceValidate, /proxyValidate and their /p3 versions, in XML or JSON. */
+function serviceValidate({ cas }: CasRouteDeps, measured: Measure, path: string, options: ValidationOptions): Handler {
+  return async (req, res) => {
+    const params = queryParams(req);
+    const format = readFormat(params);
+    const { grant: _grant, ...success } = await measured(path, () =>
+      cas.validator.validate({ service: params.get('service'), ticket: params.get('ticket'), pgtUrl: params.get('pgtUrl'), renew: isSet(params.get('renew')) }, options),
+    );
+    sendServiceResponse(res, format, { kind: 'authenticationSuccess', success });
+  };
+}
 
-  router.get(ENDPOINTS.proxy, async (req, res) => {
+function proxy({ cas }: CasRouteDeps): Handler {
+  return async (req, res) => {
     const params = queryParams(req);
     const format = readFormat(params);
     const proxyTicket = await cas.proxies.proxyTicket(params.get('pgt'), params.get('targetService'));
     sendServiceResponse(res, format, { kind: 'proxySuccess', proxyTicket });
-  });
+  };
+}
 
-  router.post(ENDPOINTS.samlValidate, express.raw({ type: () => true, limit: '64kb' }), async (req, res) => {
+/** SAML 1.1 /samlValidate: the ticket comes as the artifact of a SOAP request, the service as TARGET. */
+function samlValidate(deps: CasRouteDeps, measured: Measure): Handler {
+  return async (req, res) => {
     const target = queryParams(req).get('TARGET');
     if (!target) throw invalidRequest("The 'TARGET' parameter (the service URL) is required.");
     // Spec §4.2.1: the TARGET shall use HTTPS and attributes must not go to a non-SSL site.
@@ -113,19 +122,26 @@ export function casValidationRoutes(deps: CasRouteDeps): Router {
     const saml = parseSamlRequest(body);
     res.locals.samlRequestId = saml.requestId;
     const result = await measured(ENDPOINTS.samlValidate, () =>
-      cas.validator.validate({ service: target, ticket: saml.artifact, renew: false }, { acceptProxyTickets: false, releaseAttributes: true }),
+      deps.cas.validator.validate({ service: target, ticket: saml.artifact, renew: false }, { acceptProxyTickets: false, releaseAttributes: true }),
     );
-    const now = deps.clock.now();
     const issuer = deps.publicUrl.hostname();
-    res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
-    res
-      .status(200)
-      .type('text/xml; charset=utf-8')
-      .send(
-        renderSamlSuccess({ now, requestId: saml.requestId, target, issuer, user: result.user, attributes: result.attributes!, validitySeconds: SAML_VALIDITY_SECONDS }),
-      );
-  });
+    const assertion = { now: deps.clock.now(), requestId: saml.requestId, target, issuer, user: result.user, attributes: result.attributes!, validitySeconds: SAML_VALIDITY_SECONDS };
+    res.status(200).type('text/xml; charset=utf-8').send(renderSamlSuccess(assertion));
+  };
+}
 
+/**
+ * /validate, the four XML/JSON validation endpoints, /proxy and /samlValidate.
+ * Mounted before the login pages (the hot path of single sign-on); each sets
+ * no-store itself, so its failures, rendered by casErrorRenderer, carry it too.
+ */
+export function casValidationRoutes(deps: CasRouteDeps): Router {
+  const router = Router();
+  const measured = measurer(deps.metrics);
+  router.get(ENDPOINTS.validate, noStore, cas1Validate(deps, measured));
+  for (const [path, options] of VALIDATION_ENDPOINTS) router.get(path, noStore, serviceValidate(deps, measured, path, options));
+  router.get(ENDPOINTS.proxy, noStore, proxy(deps));
+  router.post(ENDPOINTS.samlValidate, noStore, express.raw({ type: () => true, limit: '64kb' }), samlValidate(deps, measured));
   return router;
 }
 
