@@ -35,7 +35,7 @@ import { SessionService } from './tickets/sessions';
 import { type Clock, systemClock } from './shared/clock';
 import { type Logger, createLogger } from './shared/logger';
 import { TokenSigner } from './web/signed-token';
-import type { ServicePort } from './web/service-port';
+import type { ServicePort } from './cas/login/service-port';
 import { CasProtocol } from './cas/cas-protocol';
 import { KnexServiceStore } from './storage/service-store';
 import { KnexSingleLogoutStore } from './storage/single-logout-store';

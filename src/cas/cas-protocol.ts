@@ -3,7 +3,7 @@ import type { AccountRepository } from '../storage/accounts-repo';
 import type { TicketRegistry } from '../tickets/registry';
 import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
-import type { ServicePort } from '../web/service-port';
+import type { ServicePort } from './login/service-port';
 import { OutboundHttp, loadOutboundCa } from './outbound-http';
 import { ProxyGranting } from './proxy';
 import { CachingServiceRegistry, type ServiceStore } from './service-registry';

@@ -1,6 +1,6 @@
 import { randomAlphanumeric } from '../shared/random';
 import type { Logger } from '../shared/logger';
-import { appendQueryParameter } from '../web/service-port';
+import { appendQueryParameter } from './login/service-port';
 import { CAS_ERROR, MAX_SERVICE_LENGTH, MAX_TICKET_LENGTH, TICKET_PREFIX } from './constants';
 import { TICKET_RANDOM_BYTES } from '../tickets/registry';
 import { CasProtocolError, invalidRequest } from './errors';

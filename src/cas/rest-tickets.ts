@@ -12,7 +12,7 @@ import type { AuditLog } from '../storage/audit-log';
 import type { SessionService } from '../tickets/sessions';
 import type { Clock } from '../shared/clock';
 import { InputError, NotFoundError } from '../shared/errors';
-import type { ServicePort } from '../web/service-port';
+import type { ServicePort } from './login/service-port';
 import { ENDPOINTS, MAX_SERVICE_LENGTH } from './constants';
 import { isSet } from './routes';
 

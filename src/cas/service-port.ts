@@ -1,6 +1,6 @@
 import type { StoredTicket } from '../tickets/registry';
 import type { SsoSession } from '../tickets/sessions';
-import type { ServiceCheck, ServicePort } from '../web/service-port';
+import type { ServiceCheck, ServicePort } from './login/service-port';
 import { checkServiceUrl } from './service-pattern';
 import type { ServiceRegistry } from './service-registry';
 import type { SingleLogout } from './single-logout';

@@ -14,7 +14,7 @@ import type { AccountRepository } from '../storage/accounts-repo';
 import type { AuditLog } from '../storage/audit-log';
 import type { ConsoleStats } from '../storage/console-stats';
 import type { StoredTicket, TicketKind } from '../tickets/registry';
-import type { ServicePort } from '../web/service-port';
+import type { ServicePort } from '../cas/login/service-port';
 import { type Notice, errorPage } from '../web/views';
 import type { MessageKey } from '../web/i18n';
 import type { WebUi } from '../web/ui';

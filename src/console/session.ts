@@ -5,7 +5,7 @@ import { parseCookies } from '../http/params';
 import type { Account } from '../accounts/account';
 import type { Clock } from '../shared/clock';
 import type { SessionService, SsoSession } from '../tickets/sessions';
-import type { ServicePort } from '../web/service-port';
+import type { ServicePort } from '../cas/login/service-port';
 import type { TokenSigner } from '../web/signed-token';
 
 export const CONSOLE_COOKIE = 'PCADMIN';

@@ -4,7 +4,7 @@ import type { LivePolicySource } from '../config/live-policy';
 import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import type { TicketRegistry } from '../tickets/registry';
-import type { ServicePort } from '../web/service-port';
+import type { ServicePort } from '../cas/login/service-port';
 import type { Metrics } from './metrics';
 
 export const HOUSEKEEPING_JOB = 'housekeeping';

@@ -1,6 +1,6 @@
 import { ConsoleAuth, type ConsoleUser, REAUTH_MS, consolePath } from '../../src/console/session';
 import { ManualClock } from '../../src/shared/clock';
-import type { ServicePort } from '../../src/web/service-port';
+import type { ServicePort } from '../../src/cas/login/service-port';
 import { TokenSigner } from '../../src/web/signed-token';
 
 const inner: ServicePort = {

@@ -14,7 +14,7 @@ import type { Params } from '../../http/params';
 import type { NoticeStore } from '../../storage/notice-store';
 import type { SessionService, SsoSession } from '../../tickets/sessions';
 import type { SecondFactorStep } from '../../web/second-factor';
-import { type ServicePort, appendQueryParameter } from '../../web/service-port';
+import { type ServicePort, appendQueryParameter } from './service-port';
 import { readTgc, setTgc } from './cookies';
 import type { LoginPages, LoginSuccess } from './pages';
 import type { ServiceRequest } from './request';

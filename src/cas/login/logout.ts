@@ -3,7 +3,7 @@ import { queryParams } from '../../http/params';
 import type { Clock } from '../../shared/clock';
 import type { AuditLog } from '../../storage/audit-log';
 import type { SessionService } from '../../tickets/sessions';
-import type { ServicePort } from '../../web/service-port';
+import type { ServicePort } from './service-port';
 import { clearTgc, readTgc } from './cookies';
 import type { LoginPages } from './pages';
 import { readServiceRequest } from './request';

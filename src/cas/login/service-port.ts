@@ -1,5 +1,5 @@
-import type { StoredTicket } from '../tickets/registry';
-import type { SsoSession } from '../tickets/sessions';
+import type { StoredTicket } from '../../tickets/registry';
+import type { SsoSession } from '../../tickets/sessions';
 
 /**
  * `code` picks the page's translated message; `reason` is the English text (REST and logs).
@@ -8,7 +8,7 @@ import type { SsoSession } from '../tickets/sessions';
 export type ServiceCheck = { allowed: true; service: string; /** The registered service's name. */ name?: string; mfaRequired: boolean } | { allowed: false; code: 'bad_url' | 'not_registered'; reason: string };
 
 /**
- * What the login and logout pages need from the CAS protocol layer. The
+ * What the login and logout flow needs from the CAS protocol layer. The
  * default (`noServices`) knows no registered services, so a bare login page
  * works before the protocol layer is wired in, and never redirects anywhere.
  */
