@@ -39,11 +39,6 @@ function metricsGuard(admin: AdminDeps): (req: Request, res: Response) => Promis
   };
 }
 
-/**
- * The express application without listen(), so tests drive it with supertest
- * and the server wraps it in HTTPS. Routers are added in one list; errors are
- * rendered in one place at the end.
- */
 /** What readiness and metrics use (the main port's routes here, the ops port's in src/server.ts). */
 export function healthDeps(services: Services): HealthDeps {
   return { store: new KnexHealthStore(services.db.knex), instanceId: services.instanceId, backends: services.backends, metrics: services.metrics };
@@ -70,16 +65,8 @@ function consoleDeps(services: Services, web: Pick<ConsoleDeps, 'tokens' | 'ui' 
   };
 }
 
-export function createApp(services: Services): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  // Responses are per user and never cached (no-store); hashing every body for an ETag is wasted work.
-  // The admin API sets its own ETags (account versions).
-  app.set('etag', false);
-  app.set('trust proxy', services.config.server.trustProxy);
-  // Query strings are parsed strictly by http/params.ts where they are used.
-  app.set('query parser', false);
-
+/** Request ids, request logs, and health and metrics when they share the main port. */
+function edgeMiddleware(app: Express, services: Services, admin: AdminDeps): void {
   app.use((req, res, next) => {
     const incoming = req.get('x-request-id');
     res.locals.requestId = incoming && /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : randomUUID();
@@ -87,7 +74,6 @@ export function createApp(services: Services): Express {
     next();
   });
   app.use(requestLogger(services.logger, services.metrics));
-  const admin = adminDeps(services);
   // Without a separate ops port, health and metrics share the main port (summary answers only; metrics for administrators).
   if (services.config.ops.port === undefined) {
     app.use(opsRoutes(healthDeps(services), { detailed: false, metrics: services.config.ops.metrics, authorizeMetrics: metricsGuard(admin) }));
@@ -112,16 +98,20 @@ export function createApp(services: Services): Express {
       referrerPolicy: { policy: 'no-referrer' },
     }),
   );
+}
 
-  const ui = new WebUi(services.config.ui, services.loaded.configDir);
+/** The login's page steps after the password: the second factor and security keys. */
+function factorSteps(services: Services, ui: WebUi): { secondFactor: SecondFactorStep; webauthn: WebAuthnStep } {
+  const loginPage = (req: Request) => ui.page(req, '/cas/login');
+  const findSession = (tgtId: string | undefined) => services.sessions.find(tgtId);
   const secondFactor = new SecondFactorStep({
     mfa: services.mfa,
     signer: services.signer,
     clock: services.clock,
     accountService: services.accountService,
-    findSession: (tgtId) => services.sessions.find(tgtId),
+    findSession,
     addSessionMethod: (session, method) => services.sessions.addMethod(session, method),
-    page: (req) => ui.page(req, '/cas/login'),
+    page: loginPage,
     hasKeys: (accountId) => services.webauthn.hasKeys(accountId),
   });
   const webauthn = new WebAuthnStep({
@@ -129,36 +119,62 @@ export function createApp(services: Services): Express {
     secondFactor,
     clock: services.clock,
     signer: services.signer,
-    findSession: (tgtId) => services.sessions.find(tgtId),
+    findSession,
     findAccount: (id) => services.accounts.findById(id),
     listFactors: (id) => services.mfa.list(id),
-    page: (req) => ui.page(req, '/cas/login'),
+    page: loginPage,
   });
-  const consoleAuth = new ConsoleAuth({
-    publicUrl: services.config.server.publicUrl,
-    signer: services.signer,
-    clock: services.clock,
-    sessions: services.sessions,
-    accountService: services.accountService,
-  });
-  // Ticket validation first: the hottest path of single sign-on should not walk the page routers.
-  app.use(casValidationRoutes(services));
-  app.use(ui.routes(), browserLibraryRoute(), loginAssetRoutes());
-  const pages = new HtmlLoginPages({ ...services, ui, secondFactor });
-  // The console signs in through the login like an application; its callback is allowed without registration.
-  app.use(casLoginRoutes({ ...services, services: consoleAuth.servicePort(services.servicePort), pages, secondFactor, webauthn }));
-  app.use(restTicketRoutes(services));
-  app.use(API_PREFIX, adminRouter(admin));
-  app.use(consoleRoutes(consoleDeps(services, { tokens: admin.tokens, ui, auth: consoleAuth })));
+  return { secondFactor, webauthn };
+}
 
-  app.use((req, res) => {
+/** The CAS routes: validation first (the hottest path of single sign-on should not walk the page routers), then pages, login, REST. */
+function casRoutes(app: Express, services: Services, ui: WebUi, consoleAuth: ConsoleAuth): void {
+  const { config, clock, audit, sessions, signer, accountService, notices, negotiate, authenticate, publicUrl } = services;
+  app.use(casValidationRoutes({ cas: services.cas, clock, config, publicUrl, metrics: services.metrics }));
+  app.use(ui.routes(), browserLibraryRoute(), loginAssetRoutes());
+  const { secondFactor, webauthn } = factorSteps(services, ui);
+  const pages = new HtmlLoginPages({ config, clock, signer, ui, accountService, notices, audit, secondFactor });
+  // The console signs in through the login like an application; its callback is allowed without registration.
+  const servicePort = consoleAuth.servicePort(services.servicePort);
+  app.use(casLoginRoutes({ config, clock, audit, authenticate, accountService, sessions, servicePort, notices, pages, negotiate, secondFactor, webauthn }));
+  app.use(restTicketRoutes({ config, clock, authenticate, sessions, servicePort: services.servicePort, audit, mfa: services.mfa, publicUrl }));
+}
+
+/** Unknown paths: problem+json under /api, a page elsewhere. */
+function notFound(ui: WebUi): (req: Request, res: Response) => void {
+  return (req, res) => {
     if (req.path.startsWith('/api/')) {
       res.status(404).type('application/problem+json').send(JSON.stringify({ type: 'https://portcullis.dev/problems/not-found', title: 'Not found', status: 404, detail: `No route for ${req.method} ${req.path}.` }));
       return;
     }
     const page = ui.page(req);
     res.status(404).type('html').send(errorPage(page, page.tr.t('error.notFoundTitle'), page.tr.t('error.notFound')));
-  });
+  };
+}
+
+/**
+ * The express application without listen(), so tests drive it with supertest
+ * and the server wraps it in HTTPS. Routers are added in one list, each with
+ * the narrow deps it declares; errors are rendered in one place at the end.
+ */
+export function createApp(services: Services): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // Responses are per user and never cached (no-store); hashing every body for an ETag is wasted work.
+  // The admin API sets its own ETags (account versions).
+  app.set('etag', false);
+  app.set('trust proxy', services.config.server.trustProxy);
+  // Query strings are parsed strictly by http/params.ts where they are used.
+  app.set('query parser', false);
+  const admin = adminDeps(services);
+  edgeMiddleware(app, services, admin);
+  const ui = new WebUi(services.config.ui, services.loaded.configDir);
+  const { config, signer, clock, sessions, accountService } = services;
+  const consoleAuth = new ConsoleAuth({ publicUrl: config.server.publicUrl, signer, clock, sessions, accountService });
+  casRoutes(app, services, ui, consoleAuth);
+  app.use(API_PREFIX, adminRouter(admin));
+  app.use(consoleRoutes(consoleDeps(services, { tokens: admin.tokens, ui, auth: consoleAuth })));
+  app.use(notFound(ui));
   app.use(errorHandler(services.logger, [casErrorRenderer, ui.errorRenderer()]));
   return app;
 }

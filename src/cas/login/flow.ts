@@ -28,7 +28,7 @@ export interface LoginFlowDeps {
   authenticate: EdgeAuthenticator;
   accountService: AccountService;
   sessions: SessionService;
-  services: ServicePort;
+  servicePort: ServicePort;
   notices: NoticeStore;
   pages: LoginPages;
   /** Integrated Windows sign-in (SPNEGO) on GET /cas/login, when a windows backend enables it. */
@@ -46,7 +46,7 @@ export class LoginFlow {
   /** Service check: an unregistered service gets an error page (never a redirect); a registered one may demand a second factor. */
   async checkService(req: Request, res: Response, request: ServiceRequest): Promise<boolean> {
     if (request.service === undefined) return true;
-    const check = await this.deps.services.checkService(request.service);
+    const check = await this.deps.servicePort.checkService(request.service);
     if (!check.allowed) {
       this.deps.pages.serviceRefused(req, res, check.code);
       return false;
@@ -162,14 +162,14 @@ export class LoginFlow {
       return this.deps.pages.loggedIn(req, res, session.ticket.principal, account?.role === 'admin' ? CONSOLE_URL : undefined);
     }
     if (!fresh && (await this.noticeDue(req, res, session.ticket.accountId, { k: 'sso', s: request.service, m: request.method }))) return;
-    await this.sendToService(req, res, request, await this.deps.services.issueServiceTicket(session, request.service, fresh));
+    await this.sendToService(req, res, request, await this.deps.servicePort.issueServiceTicket(session, request.service, fresh));
   }
 
   /** After the notice was accepted on a single sign-on: the ticket the session was on its way to, if it is still this account's. */
   async resumeSso(req: Request, res: Response, request: ServiceRequest, accountId: number): Promise<void> {
     const session = await this.deps.sessions.find(readTgc(req));
     if (!session || session.ticket.accountId !== accountId || request.service === undefined) return this.deps.pages.form(req, res, 200, { service: request });
-    await this.sendToService(req, res, request, await this.deps.services.issueServiceTicket(session, request.service, false));
+    await this.sendToService(req, res, request, await this.deps.servicePort.issueServiceTicket(session, request.service, false));
   }
 
   /** Redirect: to the service, with the ticket when there is one (303, or a self-posting form for `method=POST`). */

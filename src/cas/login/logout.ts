@@ -11,7 +11,7 @@ import { readServiceRequest } from './request';
 export interface LogoutDeps {
   clock: Clock;
   sessions: SessionService;
-  services: ServicePort;
+  servicePort: ServicePort;
   audit: AuditLog;
   pages: LoginPages;
 }
@@ -27,12 +27,12 @@ export function logoutRoute(deps: LogoutDeps): (req: Request, res: Response) => 
     const session = await deps.sessions.find(readTgc(req));
     if (session) {
       await deps.sessions.destroy(session.tgtId);
-      deps.services.sessionEnded(session.ticket, session.tgtId);
+      deps.servicePort.sessionEnded(session.ticket, session.tgtId);
       await deps.audit.append({ event: 'logout', outcome: 'success', username: session.ticket.principal, clientIp: req.ip ?? null, userAgent: req.get('user-agent') ?? null }, deps.clock.now());
     }
     clearTgc(res);
     if (request.service !== undefined) {
-      const check = await deps.services.checkService(request.service);
+      const check = await deps.servicePort.checkService(request.service);
       if (check.allowed) return res.redirect(303, check.service);
     }
     deps.pages.loggedOut(req, res);
