@@ -22,6 +22,8 @@ import { ticketRegistryContract } from '../contracts/ticket-registry.contract';
 import type { Knex } from 'knex';
 import { MfaStore } from '../../src/storage/mfa-store';
 import { FACTOR_OWNERS, mfaStoreContract } from '../contracts/mfa-store.contract';
+import { WebAuthnStore } from '../../src/storage/webauthn-store';
+import { KEY_OWNERS, webAuthnStoreContract } from '../contracts/webauthn-store.contract';
 
 /**
  * The knex stores against their contracts (test/contracts/), on the database
@@ -44,6 +46,7 @@ apiTokenStoreContract('knex', knexStoreFactory((knex) => new KnexApiTokenStore(k
 
 // Second factors and the other stores of sign-in pages; their rows belong to accounts the seed adds.
 mfaStoreContract('knex', knexStoreFactory((knex) => new MfaStore(knex), seedAccounts(FACTOR_OWNERS)));
+webAuthnStoreContract('knex', knexStoreFactory((knex) => new WebAuthnStore(knex), seedAccounts(KEY_OWNERS)));
 
 /** A seed step adding these accounts with these ids. */
 function seedAccounts(owners: { id: number; username: string }[]): (knex: Knex) => Promise<void> {
