@@ -24,6 +24,10 @@ import { MfaStore } from '../../src/storage/mfa-store';
 import { FACTOR_OWNERS, mfaStoreContract } from '../contracts/mfa-store.contract';
 import { WebAuthnStore } from '../../src/storage/webauthn-store';
 import { KEY_OWNERS, webAuthnStoreContract } from '../contracts/webauthn-store.contract';
+import { NoticeStore } from '../../src/storage/notice-store';
+import { NOTICE_READERS, noticeStoreContract } from '../contracts/notice-store.contract';
+import { KeyStore } from '../../src/storage/key-store';
+import { keyStoreContract } from '../contracts/key-store.contract';
 
 /**
  * The knex stores against their contracts (test/contracts/), on the database
@@ -47,6 +51,8 @@ apiTokenStoreContract('knex', knexStoreFactory((knex) => new KnexApiTokenStore(k
 // Second factors and the other stores of sign-in pages; their rows belong to accounts the seed adds.
 mfaStoreContract('knex', knexStoreFactory((knex) => new MfaStore(knex), seedAccounts(FACTOR_OWNERS)));
 webAuthnStoreContract('knex', knexStoreFactory((knex) => new WebAuthnStore(knex), seedAccounts(KEY_OWNERS)));
+noticeStoreContract('knex', knexStoreFactory((knex) => new NoticeStore(knex), seedAccounts(NOTICE_READERS)));
+keyStoreContract('knex', knexStoreFactory((knex) => new KeyStore(knex)));
 
 /** A seed step adding these accounts with these ids. */
 function seedAccounts(owners: { id: number; username: string }[]): (knex: Knex) => Promise<void> {
