@@ -1,5 +1,6 @@
 import type { FactorStore } from '../../src/mfa/mfa-service';
 import type { MfaStore, StoredFactor } from '../../src/storage/mfa-store';
+import { ALICE, BOB, raceWins } from './contract-accounts';
 import { type StoreFactory, freshStores } from './store-database';
 
 /**
@@ -10,26 +11,12 @@ import { type StoreFactory, freshStores } from './store-database';
  */
 export type MfaStoreContract = FactorStore & Pick<MfaStore, 'anyExist' | 'resealAll'>;
 
-/** The accounts the contract's factors belong to: the factory's database must hold them. */
-export const FACTOR_OWNERS = [
-  { id: 7, username: 'alice' },
-  { id: 8, username: 'bob' },
-];
-const ALICE = 7;
-const BOB = 8;
-
 const T0 = 1_700_000_000_000;
 const STEP = 56_666_666;
 const HASHES = ['a'.repeat(64), 'b'.repeat(64), 'c'.repeat(64)];
 
 const kindsOf = (factors: StoredFactor[]) => factors.map((f) => f.kind);
 const sorted = <T>(values: T[]) => [...values].sort();
-
-/** 20 calls at once, spread over these instances; how many of them won. */
-async function race(instances: MfaStoreContract[], call: (store: MfaStoreContract) => Promise<boolean>): Promise<number> {
-  const results = await Promise.all(Array.from({ length: 20 }, (_, i) => call(instances[i % instances.length])));
-  return results.filter(Boolean).length;
-}
 
 /** TOTP factors (sealed secrets, single-use steps) and recovery codes (hashes, single use), per account. */
 export function mfaStoreContract(name: string, factory: StoreFactory<MfaStoreContract>): void {
@@ -94,8 +81,8 @@ export function mfaStoreContract(name: string, factory: StoreFactory<MfaStoreCon
     it('of 20 uses of one TOTP step racing from two instances, exactly one is accepted', async () => {
       const { store, other } = stores();
       const id = await store.addTotp(ALICE, 'phone', 'v1.sealed', STEP, [], T0);
-      expect(await race([store, other], (s) => s.useStep(id, STEP + 1, T0 + 1))).toBe(1);
-      expect(await race([store, other], (s) => s.useStep(id, STEP + 2, T0 + 2))).toBe(1);
+      expect(await raceWins([store, other], (s) => s.useStep(id, STEP + 1, T0 + 1))).toBe(1);
+      expect(await raceWins([store, other], (s) => s.useStep(id, STEP + 2, T0 + 2))).toBe(1);
     });
 
     it('consumes a recovery code once and flags the account for review; never a TOTP factor', async () => {
@@ -119,7 +106,7 @@ export function mfaStoreContract(name: string, factory: StoreFactory<MfaStoreCon
       const { store } = stores();
       await store.addTotp(ALICE, 'phone', 'v1.sealed', STEP, HASHES, T0);
       const [, code] = await store.list(ALICE);
-      expect(await race([store], (s) => s.consumeRecoveryCode(code.id, ALICE))).toBe(1);
+      expect(await raceWins([store], (s) => s.consumeRecoveryCode(code.id, ALICE))).toBe(1);
       expect(await store.list(ALICE)).toHaveLength(HASHES.length);
     });
 

@@ -1,26 +1,13 @@
 import type { CredentialStore } from '../../src/mfa/webauthn-service';
 import type { StoredCredential } from '../../src/storage/webauthn-store';
+import { ALICE, BOB, raceWins } from './contract-accounts';
 import { type StoreFactory, freshStores } from './store-database';
-
-/** The accounts the contract's keys and challenges belong to: the factory's database must hold them. */
-export const KEY_OWNERS = [
-  { id: 7, username: 'alice' },
-  { id: 8, username: 'bob' },
-];
-const ALICE = 7;
-const BOB = 8;
 
 const T0 = 1_700_000_000_000;
 const MINUTE = 60_000;
 
 function key(credentialId: string, fields: Partial<Omit<StoredCredential, 'factorId'>> = {}): Omit<StoredCredential, 'factorId'> {
   return { accountId: ALICE, name: 'YubiKey', credentialId, publicKey: `pk-${credentialId}`, signCount: 0, transports: ['usb', 'nfc'], ...fields };
-}
-
-/** 20 calls from two instances at once; how many of them won. */
-async function race(stores: { store: CredentialStore; other: CredentialStore }, call: (store: CredentialStore) => Promise<boolean>): Promise<number> {
-  const results = await Promise.all(Array.from({ length: 20 }, (_, i) => call(i % 2 === 0 ? stores.store : stores.other)));
-  return results.filter(Boolean).length;
 }
 
 /**
@@ -92,10 +79,10 @@ export function webAuthnStoreContract(name: string, factory: StoreFactory<Creden
     });
 
     it('of 20 assertions with one counter racing from two instances, exactly one is recorded', async () => {
-      const pair = stores();
-      const id = await pair.store.addCredential(key('cred-a', { signCount: 5 }), [], T0);
-      expect(await race(pair, (store) => store.recordUse(id, 6, T0 + 1))).toBe(1);
-      expect((await pair.other.byCredentialId('cred-a'))?.signCount).toBe(6);
+      const { store, other } = stores();
+      const id = await store.addCredential(key('cred-a', { signCount: 5 }), [], T0);
+      expect(await raceWins([store, other], (s) => s.recordUse(id, 6, T0 + 1))).toBe(1);
+      expect((await other.byCredentialId('cred-a'))?.signCount).toBe(6);
     });
 
     it('gives a challenge to the one ceremony it was issued for, once, on any instance', async () => {
@@ -128,9 +115,9 @@ export function webAuthnStoreContract(name: string, factory: StoreFactory<Creden
     });
 
     it('of 20 requests racing from two instances to use one challenge, exactly one gets it', async () => {
-      const pair = stores();
-      await pair.store.putChallenge('ch-race', 'authenticate', ALICE, T0 + MINUTE, T0);
-      expect(await race(pair, (store) => store.takeChallenge('ch-race', 'authenticate', ALICE, T0 + 1))).toBe(1);
+      const { store, other } = stores();
+      await store.putChallenge('ch-race', 'authenticate', ALICE, T0 + MINUTE, T0);
+      expect(await raceWins([store, other], (s) => s.takeChallenge('ch-race', 'authenticate', ALICE, T0 + 1))).toBe(1);
     });
   });
 }

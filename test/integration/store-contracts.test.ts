@@ -21,11 +21,12 @@ import { knexStoreFactory } from '../contracts/store-database';
 import { ticketRegistryContract } from '../contracts/ticket-registry.contract';
 import type { Knex } from 'knex';
 import { MfaStore } from '../../src/storage/mfa-store';
-import { FACTOR_OWNERS, mfaStoreContract } from '../contracts/mfa-store.contract';
+import { CONTRACT_ACCOUNTS } from '../contracts/contract-accounts';
+import { mfaStoreContract } from '../contracts/mfa-store.contract';
 import { WebAuthnStore } from '../../src/storage/webauthn-store';
-import { KEY_OWNERS, webAuthnStoreContract } from '../contracts/webauthn-store.contract';
+import { webAuthnStoreContract } from '../contracts/webauthn-store.contract';
 import { NoticeStore } from '../../src/storage/notice-store';
-import { NOTICE_READERS, noticeStoreContract } from '../contracts/notice-store.contract';
+import { noticeStoreContract } from '../contracts/notice-store.contract';
 import { KeyStore } from '../../src/storage/key-store';
 import { keyStoreContract } from '../contracts/key-store.contract';
 
@@ -49,9 +50,9 @@ serviceRegistryContract('knex, cached', knexStoreFactory((knex) => new CachingSe
 apiTokenStoreContract('knex', knexStoreFactory((knex) => new KnexApiTokenStore(knex), seedAccounts(TOKEN_OWNERS)));
 
 // Second factors and the other stores of sign-in pages; their rows belong to accounts the seed adds.
-mfaStoreContract('knex', knexStoreFactory((knex) => new MfaStore(knex), seedAccounts(FACTOR_OWNERS)));
-webAuthnStoreContract('knex', knexStoreFactory((knex) => new WebAuthnStore(knex), seedAccounts(KEY_OWNERS)));
-noticeStoreContract('knex', knexStoreFactory((knex) => new NoticeStore(knex), seedAccounts(NOTICE_READERS)));
+mfaStoreContract('knex', knexStoreFactory((knex) => new MfaStore(knex), seedAccounts(CONTRACT_ACCOUNTS)));
+webAuthnStoreContract('knex', knexStoreFactory((knex) => new WebAuthnStore(knex), seedAccounts(CONTRACT_ACCOUNTS)));
+noticeStoreContract('knex', knexStoreFactory((knex) => new NoticeStore(knex), seedAccounts(CONTRACT_ACCOUNTS)));
 keyStoreContract('knex', knexStoreFactory((knex) => new KeyStore(knex)));
 
 /** A seed step adding these accounts with these ids. */
