@@ -19,6 +19,16 @@ import { serviceRegistryContract } from '../contracts/service-registry.contract'
 import { singleLogoutStoreContract } from '../contracts/single-logout-store.contract';
 import { knexStoreFactory } from '../contracts/store-database';
 import { ticketRegistryContract } from '../contracts/ticket-registry.contract';
+import type { Knex } from 'knex';
+import { MfaStore } from '../../src/storage/mfa-store';
+import { CONTRACT_ACCOUNTS } from '../contracts/contract-accounts';
+import { mfaStoreContract } from '../contracts/mfa-store.contract';
+import { WebAuthnStore } from '../../src/storage/webauthn-store';
+import { webAuthnStoreContract } from '../contracts/webauthn-store.contract';
+import { NoticeStore } from '../../src/storage/notice-store';
+import { noticeStoreContract } from '../contracts/notice-store.contract';
+import { KeyStore } from '../../src/storage/key-store';
+import { keyStoreContract } from '../contracts/key-store.contract';
 
 /**
  * The knex stores against their contracts (test/contracts/), on the database
@@ -37,16 +47,21 @@ singleLogoutStoreContract('knex', knexStoreFactory((knex) => new KnexSingleLogou
 // The registry over the knex store, without the snapshot cache and with it (an instance's own writes refresh it at once).
 serviceRegistryContract('knex', knexStoreFactory((knex) => new CachingServiceRegistry(new KnexServiceStore(knex), new ManualClock(), 0)));
 serviceRegistryContract('knex, cached', knexStoreFactory((knex) => new CachingServiceRegistry(new KnexServiceStore(knex), new ManualClock(), 60)));
-apiTokenStoreContract(
-  'knex',
-  knexStoreFactory(
-    (knex) => new KnexApiTokenStore(knex),
-    async (knex) => {
-      const accounts = new AccountRepository(knex);
-      for (const { id, username } of TOKEN_OWNERS) {
-        const account = await accounts.insert({ username, usernameKey: username, role: 'user', source: 'internal' }, 1);
-        await knex('accounts').where({ id: account.id }).update({ id });
-      }
-    },
-  ),
-);
+apiTokenStoreContract('knex', knexStoreFactory((knex) => new KnexApiTokenStore(knex), seedAccounts(TOKEN_OWNERS)));
+
+// Second factors and the other stores of sign-in pages; their rows belong to accounts the seed adds.
+mfaStoreContract('knex', knexStoreFactory((knex) => new MfaStore(knex), seedAccounts(CONTRACT_ACCOUNTS)));
+webAuthnStoreContract('knex', knexStoreFactory((knex) => new WebAuthnStore(knex), seedAccounts(CONTRACT_ACCOUNTS)));
+noticeStoreContract('knex', knexStoreFactory((knex) => new NoticeStore(knex), seedAccounts(CONTRACT_ACCOUNTS)));
+keyStoreContract('knex', knexStoreFactory((knex) => new KeyStore(knex)));
+
+/** A seed step adding these accounts with these ids. */
+function seedAccounts(owners: { id: number; username: string }[]): (knex: Knex) => Promise<void> {
+  return async (knex) => {
+    const accounts = new AccountRepository(knex);
+    for (const { id, username } of owners) {
+      const account = await accounts.insert({ username, usernameKey: username, role: 'user', source: 'internal' }, 1);
+      await knex('accounts').where({ id: account.id }).update({ id });
+    }
+  };
+}
