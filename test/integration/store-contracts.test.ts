@@ -6,10 +6,13 @@ import { AuditLog } from '../../src/storage/audit-log';
 import { ClientThrottleStore } from '../../src/storage/client-throttle-store';
 import { KnexJobLeaseStore } from '../../src/storage/job-lease-store';
 import { LockoutStore } from '../../src/storage/lockout-store';
+import { MfaStore } from '../../src/storage/mfa-store';
 import { KnexServiceStore } from '../../src/storage/service-store';
 import { KnexSingleLogoutStore } from '../../src/storage/single-logout-store';
 import { KnexTicketStore } from '../../src/storage/ticket-store';
+import { WebAuthnStore } from '../../src/storage/webauthn-store';
 import { ManualClock } from '../../src/shared/clock';
+import { accountStoreContract } from '../contracts/account-store.contract';
 import { TOKEN_OWNERS, apiTokenStoreContract } from '../contracts/api-token-store.contract';
 import { auditLogContract } from '../contracts/audit-log.contract';
 import { clientThrottleStoreContract } from '../contracts/client-throttle-store.contract';
@@ -49,4 +52,9 @@ apiTokenStoreContract(
       }
     },
   ),
+);
+// The account store, with the lockout and second-factor stores whose rows its reads join.
+accountStoreContract(
+  'knex',
+  knexStoreFactory((knex) => ({ accounts: new AccountRepository(knex), lockout: new LockoutStore(knex), mfa: new MfaStore(knex), webauthn: new WebAuthnStore(knex) })),
 );
