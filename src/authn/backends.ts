@@ -1,15 +1,14 @@
 import type { Config } from '../config/schema';
-import type { AccountRepository } from '../storage/accounts-repo';
 import type { Logger } from '../shared/logger';
 import type { AuthenticationBackend } from './backend';
-import { InternalBackend } from './internal-backend';
+import { type InternalAccounts, InternalBackend } from './internal-backend';
 import { LdapBackend } from './ldap/ldap-backend';
 import type { PasswordHasher } from './password-hasher';
 import { WindowsBackend } from './windows/windows-backend';
 
 export interface BackendFactoryDeps {
   config: Config;
-  accounts: AccountRepository;
+  accounts: InternalAccounts;
   hasher: PasswordHasher;
   logger: Logger;
   env: NodeJS.ProcessEnv;

@@ -1,4 +1,4 @@
-import type { AccountRepository } from '../storage/accounts-repo';
+import type { Account } from '../accounts/account';
 import { UnavailableError } from '../shared/errors';
 import { usernameKey } from '../shared/username';
 import { INTERNAL_BACKEND } from './internal-backend';
@@ -16,7 +16,9 @@ export interface Route {
 }
 
 /** The one question the chain asks of the accounts: whose is this name? */
-export type AccountLookup = Pick<AccountRepository, 'findByKey'>;
+export interface AccountLookup {
+  findByKey(usernameKey: string): Promise<Account | null>;
+}
 
 export interface ChainOutcome {
   outcome: BackendOutcome;

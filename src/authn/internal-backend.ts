@@ -1,9 +1,14 @@
-import type { AccountRepository } from '../storage/accounts-repo';
 import { usernameKey } from '../shared/username';
+import type { AccountLookup } from './chain';
 import type { AuthenticationBackend, BackendOutcome, PasswordCredential } from './backend';
 import type { PasswordHasher } from './password-hasher';
 
 export const INTERNAL_BACKEND = 'internal';
+
+/** What the internal backend reads: the account by name key, and a cheap query to prove the database answers. */
+export interface InternalAccounts extends AccountLookup {
+  countAdministrators(onlyEnabled: boolean): Promise<number>;
+}
 
 /** Accounts whose password hash lives in Portcullis's own database. */
 export class InternalBackend implements AuthenticationBackend {
@@ -11,7 +16,7 @@ export class InternalBackend implements AuthenticationBackend {
   readonly lockout = true;
 
   constructor(
-    private readonly accounts: AccountRepository,
+    private readonly accounts: InternalAccounts,
     private readonly hasher: PasswordHasher,
   ) {}
 

@@ -1,7 +1,6 @@
 import type { LivePolicySource } from '../config/live-policy';
 import type { AccountService } from '../accounts/account-service';
 import type { Account } from '../accounts/account';
-import type { AccountRepository } from '../storage/accounts-repo';
 import type { AuditLog } from '../storage/audit-log';
 import type { Clock } from '../shared/clock';
 import { InputError } from '../shared/errors';
@@ -47,9 +46,21 @@ export type LoginResult =
   /** `message` is for the log; `reason` is safe to show ("the database cannot be written: disk full"). */
   | { status: 'unavailable'; dependency: string; message: string; reason: string };
 
+/** What a sign-in writes to its account: the login time, and a legacy or weaker hash upgraded. */
+export interface SignInRecorder {
+  recordLogin(id: number, now: number): Promise<void>;
+  replaceHash(id: number, oldHash: string, newHash: string): Promise<void>;
+}
+
+/** The accounts as the login service uses them: one read per sign-in, and its writes (in one transaction when a hash is upgraded). */
+export interface SignInAccounts extends SignInRecorder {
+  findByKeyWithFactors(usernameKey: string): Promise<{ account: Account; factors: FactorKind[] } | null>;
+  transaction<T>(work: (tx: SignInRecorder) => Promise<T>): Promise<T>;
+}
+
 export interface LoginServiceDeps {
   chain: BackendChain;
-  accounts: AccountRepository;
+  accounts: SignInAccounts;
   accountService: AccountService;
   /** The lockout and client-address throttle (src/policy/regulator.ts). */
   regulator: LoginRegulator;

@@ -1,10 +1,14 @@
 import type { Account } from '../accounts/account';
-import type { AccountRepository } from '../storage/accounts-repo';
 import { hasSecondFactor } from '../tickets/sessions';
 import { ACCOUNT_ATTRIBUTES, AUTHENTICATION_ATTRIBUTES } from './constants';
 import type { RegisteredService } from './service-registry';
 import type { Grant } from './tickets';
 import type { ReleasedAttributes } from './responses/model';
+
+/** The one account read attribute release needs. */
+export interface AccountById {
+  findById(id: number): Promise<Account | null>;
+}
 
 type AccountAttribute = (typeof ACCOUNT_ATTRIBUTES)[number];
 
@@ -39,7 +43,7 @@ function fromAuthentication(grant: Grant, name: AuthenticationAttribute): string
  * the session signed in (AUTHENTICATION_ATTRIBUTES). The
  * account is read only when the service is released an account attribute.
  */
-export async function releasedAttributes(service: RegisteredService, grant: Grant, accounts: AccountRepository): Promise<ReleasedAttributes> {
+export async function releasedAttributes(service: RegisteredService, grant: Grant, accounts: AccountById): Promise<ReleasedAttributes> {
   const values: Record<string, string[]> = {};
   const needsAccount = service.releasedAttributes.some(isAccountAttribute) && grant.ticket.accountId !== null;
   const account = needsAccount ? await accounts.findById(grant.ticket.accountId as number) : null;

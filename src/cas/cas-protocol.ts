@@ -1,9 +1,9 @@
 import type { Config } from '../config/schema';
-import type { AccountRepository } from '../storage/accounts-repo';
 import type { TicketRegistry } from '../tickets/registry';
 import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import type { ServicePort } from './login/service-port';
+import type { AccountById } from './attributes';
 import { OutboundHttp, loadOutboundCa } from './outbound-http';
 import { ProxyGranting } from './proxy';
 import { CachingServiceRegistry, type ServiceStore } from './service-registry';
@@ -21,7 +21,8 @@ export interface CasProtocolDeps {
   clock: Clock;
   logger: Logger;
   tickets: TicketRegistry;
-  accounts: AccountRepository;
+  /** Read when a service is released account attributes. */
+  accounts: AccountById;
 }
 
 /** The CAS protocol layer, assembled once by the composition root. */

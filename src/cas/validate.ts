@@ -1,6 +1,5 @@
-import type { AccountRepository } from '../storage/accounts-repo';
 import { hasSecondFactor } from '../tickets/sessions';
-import { releasedAttributes } from './attributes';
+import { type AccountById, releasedAttributes } from './attributes';
 import { CAS_ERROR, MAX_SERVICE_LENGTH, MAX_TICKET_LENGTH, TICKET_PREFIX } from './constants';
 import { CasProtocolError, invalidRequest, invalidTicket } from './errors';
 import type { ProxyGranting } from './proxy';
@@ -34,7 +33,7 @@ export class TicketValidator {
   constructor(
     private readonly tickets: CasTickets,
     private readonly registry: ServiceRegistry,
-    private readonly accounts: AccountRepository,
+    private readonly accounts: AccountById,
     private readonly proxies: ProxyGranting,
     private readonly singleLogout: SingleLogout,
   ) {}

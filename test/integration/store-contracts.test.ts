@@ -6,10 +6,13 @@ import { AuditLog } from '../../src/storage/audit-log';
 import { ClientThrottleStore } from '../../src/storage/client-throttle-store';
 import { KnexJobLeaseStore } from '../../src/storage/job-lease-store';
 import { LockoutStore } from '../../src/storage/lockout-store';
+import { MfaStore } from '../../src/storage/mfa-store';
 import { KnexServiceStore } from '../../src/storage/service-store';
 import { KnexSingleLogoutStore } from '../../src/storage/single-logout-store';
 import { KnexTicketStore } from '../../src/storage/ticket-store';
+import { WebAuthnStore } from '../../src/storage/webauthn-store';
 import { ManualClock } from '../../src/shared/clock';
+import { accountStoreContract } from '../contracts/account-store.contract';
 import { TOKEN_OWNERS, apiTokenStoreContract } from '../contracts/api-token-store.contract';
 import { auditLogContract } from '../contracts/audit-log.contract';
 import { clientThrottleStoreContract } from '../contracts/client-throttle-store.contract';
@@ -20,10 +23,8 @@ import { singleLogoutStoreContract } from '../contracts/single-logout-store.cont
 import { knexStoreFactory } from '../contracts/store-database';
 import { ticketRegistryContract } from '../contracts/ticket-registry.contract';
 import type { Knex } from 'knex';
-import { MfaStore } from '../../src/storage/mfa-store';
 import { CONTRACT_ACCOUNTS } from '../contracts/contract-accounts';
 import { mfaStoreContract } from '../contracts/mfa-store.contract';
-import { WebAuthnStore } from '../../src/storage/webauthn-store';
 import { webAuthnStoreContract } from '../contracts/webauthn-store.contract';
 import { NoticeStore } from '../../src/storage/notice-store';
 import { noticeStoreContract } from '../contracts/notice-store.contract';
@@ -48,6 +49,12 @@ singleLogoutStoreContract('knex', knexStoreFactory((knex) => new KnexSingleLogou
 serviceRegistryContract('knex', knexStoreFactory((knex) => new CachingServiceRegistry(new KnexServiceStore(knex), new ManualClock(), 0)));
 serviceRegistryContract('knex, cached', knexStoreFactory((knex) => new CachingServiceRegistry(new KnexServiceStore(knex), new ManualClock(), 60)));
 apiTokenStoreContract('knex', knexStoreFactory((knex) => new KnexApiTokenStore(knex), seedAccounts(TOKEN_OWNERS)));
+
+// The account store, with the lockout and second-factor stores whose rows its reads join.
+accountStoreContract(
+  'knex',
+  knexStoreFactory((knex) => ({ accounts: new AccountRepository(knex), lockout: new LockoutStore(knex), mfa: new MfaStore(knex), webauthn: new WebAuthnStore(knex) })),
+);
 
 // Second factors and the other stores of sign-in pages; their rows belong to accounts the seed adds.
 mfaStoreContract('knex', knexStoreFactory((knex) => new MfaStore(knex), seedAccounts(CONTRACT_ACCOUNTS)));
