@@ -110,7 +110,7 @@ export const ADMIN_COMMANDS: Command<CliContext>[] = [
     args: FILE_ARG,
     summary: 'copy the SQLite database to FILE (online, consistent; FILE must be new, its directory must exist)',
     async run({ positionals: [file] }, ctx) {
-      const [{ loadConfig }, { backupDatabase, sqliteFile }] = await Promise.all([import('../config/load'), import('../jobs/backup')]);
+      const [{ loadConfig }, { backupDatabase, sqliteFile }] = await Promise.all([import('../config/load'), import('../storage/sqlite-backup')]);
       const loaded = loadConfig(ctx.load);
       const database = sqliteFile(loaded);
       await requireExistingDatabase(loaded);
@@ -123,7 +123,7 @@ export const ADMIN_COMMANDS: Command<CliContext>[] = [
     args: FILE_ARG,
     summary: 'replace the SQLite database with FILE (every instance stopped)',
     async run({ positionals: [file] }, ctx) {
-      const [{ loadConfig }, { restoreDatabase, sqliteFile }] = await Promise.all([import('../config/load'), import('../jobs/backup')]);
+      const [{ loadConfig }, { restoreDatabase, sqliteFile }] = await Promise.all([import('../config/load'), import('../storage/sqlite-backup')]);
       const result = restoreDatabase(file, sqliteFile(loadConfig(ctx.load)));
       ctx.io.out(`restored ${result.database} from ${file} (${result.accounts} accounts, schema ${result.migrations.at(-1) ?? 'empty'})\n`);
       if (result.previous) ctx.io.out(`the replaced database was kept as ${result.previous}\n`);

@@ -1,4 +1,4 @@
-// src/jobs: one-off jobs run only by the CLI (src/cli/); may import storage/, config/, accounts/, authn/, shared/ and migrations/, never http/, admin/ or a Services bag.
+// src/jobs: one-off jobs run only by the CLI (src/cli/); their SQL is in src/storage/; may import storage/, config/, accounts/, authn/, shared/, never http/, admin/ or a Services bag.
 import { createReadStream } from 'node:fs';
 import { Readable, pipeline } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';

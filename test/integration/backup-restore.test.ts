@@ -7,7 +7,7 @@ import request from 'supertest';
 import { CLI, ServerProcess, requireBuild, runCli } from '../support/process';
 import { runInProcess, testCliContext } from '../support/cli';
 import { UsageError } from '../../src/cli/command-table';
-import { backupDatabase, inspectDatabase, restoreDatabase } from '../../src/jobs/backup';
+import { backupDatabase, inspectDatabase, restoreDatabase } from '../../src/storage/sqlite-backup';
 
 function freshDirs(root: string, name: string) {
   const configDir = path.join(root, name, 'config');

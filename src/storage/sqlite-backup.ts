@@ -1,14 +1,13 @@
-// src/jobs: one-off jobs run only by the CLI (src/cli/); may import storage/, config/, accounts/, authn/, shared/ and migrations/, never http/, admin/ or a Services bag.
 import { chmodSync, existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { LoadedConfig } from '../config/load';
 import { InputError } from '../shared/errors';
 import { MIGRATIONS } from '../../migrations';
-import { sqliteDatabasePath } from '../storage/db';
+import { sqliteDatabasePath } from './db';
 
 /**
- * Backup and restore of the embedded SQLite database.
+ * Backup and restore of the embedded SQLite database (file-level SQL: VACUUM INTO, integrity_check), run by the CLI.
  *
  * Backup is online: `VACUUM INTO` copies the database inside one read
  * transaction, so the copy is consistent (a snapshot) while the service keeps
