@@ -8,7 +8,7 @@ import { type PasswordContext, PasswordPolicy, describeViolations } from '../pol
 import type { BreachedFilterSource } from '../policy/breached-filter-source';
 import { CompliantPasswords, stalePasswordCheck } from '../policy/stale-password';
 import type { Account, AccountChanges, Role } from './account';
-import type { AccountRepository } from '../storage/accounts-repo';
+import type { AccountStore, AccountWrites } from './account-store';
 import type { AuditLog } from '../storage/audit-log';
 import type { LockoutStore } from '../storage/lockout-store';
 import { isUniqueViolation } from '../storage/db';
@@ -46,7 +46,7 @@ export class AccountService {
   private readonly compliantPasswords = new CompliantPasswords();
 
   constructor(
-    private readonly accounts: AccountRepository,
+    private readonly accounts: AccountStore,
     private readonly lockouts: LockoutStore,
     private readonly hasher: PasswordHasher,
     private readonly policy: LivePolicySource,
@@ -112,7 +112,7 @@ export class AccountService {
     return account;
   }
 
-  private async assertAdministratorSlot(tx: AccountRepository): Promise<void> {
+  private async assertAdministratorSlot(tx: AccountWrites): Promise<void> {
     await tx.lockAdministratorRoster();
     const max = this.policy.get().administrators.maxAdministratorCount;
     if ((await tx.countAdministrators(false)) >= max) {
@@ -120,7 +120,7 @@ export class AccountService {
     }
   }
 
-  private async assertNotLastAdministrator(tx: AccountRepository, account: Account, what: string): Promise<void> {
+  private async assertNotLastAdministrator(tx: AccountWrites, account: Account, what: string): Promise<void> {
     await tx.lockAdministratorRoster();
     if ((await tx.countAdministrators(true)) <= 1) {
       throw new ConflictError('last_administrator', `"${account.username}" is the last enabled administrator and cannot be ${what}.`);
@@ -313,12 +313,12 @@ export class AccountService {
     return (await this.accounts.findById(existing.id)) as Account;
   }
 
-  private async tryAdministratorSlot(tx: AccountRepository): Promise<boolean> {
+  private async tryAdministratorSlot(tx: AccountWrites): Promise<boolean> {
     await tx.lockAdministratorRoster();
     return (await tx.countAdministrators(false)) < this.policy.get().administrators.maxAdministratorCount;
   }
 
-  private async isLastAdministrator(tx: AccountRepository): Promise<boolean> {
+  private async isLastAdministrator(tx: AccountWrites): Promise<boolean> {
     await tx.lockAdministratorRoster();
     return (await tx.countAdministrators(true)) <= 1;
   }

@@ -10,7 +10,6 @@ import { type Params, formParams } from '../http/params';
 import type { MfaService } from '../mfa/mfa-service';
 import type { LoginRegulator } from '../policy/regulator';
 import type { Clock } from '../shared/clock';
-import type { AccountRepository } from '../storage/accounts-repo';
 import type { AuditLog } from '../storage/audit-log';
 import type { ConsoleStats } from '../storage/console-stats';
 import type { StoredTicket, TicketKind } from '../tickets/registry';
@@ -34,7 +33,7 @@ export interface ConsoleDeps {
   /** The API's account list (filters, lock state of each name). */
   listAccounts: (filter: AccountListFilter, now: number) => ReturnType<typeof listAccounts>;
   /** Legacy password hashes still waiting for a sign-in (dashboard). */
-  accounts: Pick<AccountRepository, 'countLegacyHashes'>;
+  accounts: { countLegacyHashes(): Promise<number> };
   /** The lockout regulator's view of an account's counter. */
   regulator: Pick<LoginRegulator, 'view'>;
   audit: Pick<AuditLog, 'query' | 'append'>;
