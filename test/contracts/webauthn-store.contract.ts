@@ -1,4 +1,5 @@
 import type { CredentialStore } from '../../src/mfa/webauthn-service';
+import { isUniqueViolation } from '../../src/storage/db';
 import type { StoredCredential } from '../../src/storage/webauthn-store';
 import { ALICE, BOB, raceWins } from './contract-accounts';
 import { type StoreFactory, freshStores } from './store-database';
@@ -45,7 +46,13 @@ export function webAuthnStoreContract(name: string, factory: StoreFactory<Creden
     it("registers a credential ID once, whichever account tries again", async () => {
       const { store, other } = stores();
       await store.addCredential(key('cred-a'), [], T0);
-      await expect(other.addCredential(key('cred-a', { accountId: BOB }), [], T0)).rejects.toThrow();
+      const refused = await other.addCredential(key('cred-a', { accountId: BOB }), [], T0).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      // Checked by its code, not with rejects.toThrow(): better-sqlite3's native module builds its errors from the
+      // Error of the first jest realm that loaded it, so in a later test file of the same worker they are no Error here.
+      expect(isUniqueViolation(refused)).toBe(true);
       expect(await other.credentials(BOB)).toEqual([]);
       expect(await other.hasFactors(BOB)).toBe(false);
     });
